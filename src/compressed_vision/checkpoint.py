@@ -1,0 +1,63 @@
+"""Checkpoints: safetensors weights with the model's kind, version and config in the metadata."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .errors import CheckpointError
+
+FORMAT_VERSION = 1
+
+
+def save_checkpoint(
+    path: str | Path, state: dict[str, torch.Tensor], kind: str, config: dict[str, Any]
+) -> Path:
+    """Write `state` atomically to `path` with `kind` and `config` as JSON metadata."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in state.items()}
+    meta = {"kind": kind, "version": str(FORMAT_VERSION), "config": json.dumps(config)}
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(tensors, str(tmp), metadata=meta)
+    tmp.replace(path)
+    return path
+
+
+def read_metadata(path: str | Path) -> dict[str, str]:
+    """The metadata of a checkpoint, with a clear error for anything that is not one of ours."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError("no such checkpoint file", path)
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+    except (SafetensorError, OSError, ValueError) as e:
+        raise CheckpointError(f"not a safetensors checkpoint ({e})", path) from e
+    if "kind" not in meta or "config" not in meta:
+        raise CheckpointError("not a compressed_vision checkpoint (no kind/config metadata)", path)
+    return meta
+
+
+def load_checkpoint(
+    path: str | Path, kind: str, map_location: str | torch.device = "cpu"
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Load a checkpoint of the expected `kind`; returns (state_dict, config)."""
+    meta = read_metadata(path)
+    if meta["kind"] != kind:
+        raise CheckpointError(f"is a {meta['kind']!r} checkpoint, expected {kind!r}", path)
+    if int(meta.get("version", 0)) != FORMAT_VERSION:
+        raise CheckpointError(
+            f"checkpoint format version {meta.get('version')} is not supported "
+            f"(this release reads version {FORMAT_VERSION})",
+            path,
+        )
+    state = load_file(str(path), device=str(map_location))
+    return state, json.loads(meta["config"])

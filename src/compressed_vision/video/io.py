@@ -1,0 +1,178 @@
+"""Reading and writing video files with PyAV.
+
+Frames are uint8 numpy arrays of shape (T, H, W, 3), RGB. Every error a user can cause
+(missing file, not a video, corrupt or truncated data, no frames) raises `VideoError`
+naming the file and the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from ..errors import VideoError
+
+Size = int | tuple[int, int] | None
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a container says about its first video stream."""
+
+    path: str
+    fps: float
+    frames: int  # as declared by the container; 0 when unknown
+    width: int
+    height: int
+    duration: float  # seconds; 0.0 when unknown
+
+
+def _open(path: str | Path) -> av.container.InputContainer:
+    path = Path(path)
+    if not path.exists():
+        raise VideoError("no such file", path)
+    if not path.is_file():
+        raise VideoError("is not a file", path)
+    if path.stat().st_size == 0:
+        raise VideoError("is empty (0 bytes)", path)
+    try:
+        container = av.open(str(path))
+    except av.error.FFmpegError as e:
+        raise VideoError(f"cannot be opened as a video (corrupt, truncated or not a video: {e})", path) from e
+    if not container.streams.video:
+        container.close()
+        raise VideoError("has no video stream", path)
+    return container
+
+
+def probe_video(path: str | Path) -> VideoInfo:
+    """Read the container's header (no decoding)."""
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        fps = float(stream.average_rate or stream.guessed_rate or 25)
+        duration = float(stream.duration * stream.time_base) if stream.duration else 0.0
+        if not duration and container.duration:
+            duration = container.duration / av.time_base
+        return VideoInfo(
+            str(path), fps, int(stream.frames or 0), stream.width, stream.height, duration
+        )
+
+
+def _target_hw(height: int, width: int, size: Size) -> tuple[int, int, int, int]:
+    """(resize_h, resize_w, out_h, out_w): resize to cover `size`, keeping aspect, then crop."""
+    if size is None:
+        return height, width, height, width
+    out_h, out_w = (size, size) if isinstance(size, int) else size
+    scale = max(out_h / height, out_w / width)
+    return max(out_h, round(height * scale)), max(out_w, round(width * scale)), out_h, out_w
+
+
+def _to_array(frame: av.VideoFrame, size: Size) -> np.ndarray:
+    """Decoded frame -> RGB uint8, resized so it covers `size`, then centre-cropped to it."""
+    rh, rw, oh, ow = _target_hw(frame.height, frame.width, size)
+    if (rh, rw) != (frame.height, frame.width):
+        arr = frame.to_ndarray(width=rw, height=rh, format="rgb24", interpolation="AREA")
+    else:
+        arr = frame.to_ndarray(format="rgb24")
+    top, left = (rh - oh) // 2, (rw - ow) // 2
+    return np.ascontiguousarray(arr[top : top + oh, left : left + ow])
+
+
+def iter_frames(
+    path: str | Path,
+    start: int = 0,
+    count: int | None = None,
+    stride: int = 1,
+    fps: float | None = None,
+    size: Size = None,
+) -> Iterator[np.ndarray]:
+    """Yield sampled frames one at a time, (H, W, 3) uint8; never holds the whole file.
+
+    `start` skips that many source frames; then either every `stride`-th frame is kept or,
+    with `fps`, the frames nearest a regular grid at that rate (a rate above the source's
+    keeps every frame); `count` caps the number of frames yielded. `size` is an int (square)
+    or (height, width): the frame is resized to cover it, keeping its aspect, and
+    centre-cropped.
+    """
+    if stride < 1 or start < 0 or (count is not None and count < 0) or (fps is not None and fps <= 0):
+        raise ValueError("need stride >= 1, start >= 0, count >= 0 and fps > 0")
+    path = Path(path)
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        src_fps = float(stream.average_rate or stream.guessed_rate or 25)
+        emitted, index = 0, -1
+        try:
+            for frame in container.decode(stream):
+                index += 1
+                if count is not None and emitted >= count:
+                    break
+                rel = index - start
+                if rel < 0:
+                    continue
+                if fps is not None:
+                    if rel / src_fps + 1e-6 < emitted / fps:
+                        continue
+                elif rel % stride:
+                    continue
+                yield _to_array(frame, size)
+                emitted += 1
+        except av.error.FFmpegError as e:
+            raise VideoError(f"corrupt or truncated video data after frame {index}: {e}", path) from e
+        if index < 0:
+            raise VideoError("contains no video frames", path)
+
+
+def iter_video_chunks(path: str | Path, chunk: int = 64, **sampling) -> Iterator[np.ndarray]:
+    """Yield (t, H, W, 3) uint8 chunks of at most `chunk` frames (see `iter_frames`)."""
+    buf: list[np.ndarray] = []
+    for frame in iter_frames(path, **sampling):
+        buf.append(frame)
+        if len(buf) == chunk:
+            yield np.stack(buf)
+            buf = []
+    if buf:
+        yield np.stack(buf)
+
+
+def read_video(path: str | Path, **sampling) -> np.ndarray:
+    """Read sampled frames into one (T, H, W, 3) uint8 array (see `iter_frames`)."""
+    frames = list(iter_frames(path, **sampling))
+    if not frames:
+        raise VideoError("no frames left after sampling (start/count/fps select nothing)", path)
+    return np.stack(frames)
+
+
+def write_video(
+    path: str | Path, frames: np.ndarray | Iterator[np.ndarray], fps: float = 25, crf: int = 18
+) -> Path:
+    """Write (T, H, W, 3) uint8 frames (an array or an iterator of chunks) as H.264 mp4.
+
+    Odd sizes are cropped to even (yuv420p needs it).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    chunks = [frames] if isinstance(frames, np.ndarray) else frames
+    rate = Fraction(fps).limit_denominator(1001)
+    with av.open(str(path), "w") as container:
+        stream = None
+        for chunk in chunks:
+            if chunk.ndim != 4 or chunk.shape[-1] != 3 or chunk.dtype != np.uint8:
+                raise ValueError(f"frames must be uint8 (T, H, W, 3), got {chunk.dtype} {chunk.shape}")
+            if stream is None:
+                h, w = chunk.shape[1] // 2 * 2, chunk.shape[2] // 2 * 2
+                stream = container.add_stream("libx264", rate=rate)
+                stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+                stream.options = {"crf": str(crf), "preset": "medium"}
+            for img in chunk:
+                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img[:h, :w]), format="rgb24")
+                container.mux(stream.encode(frame))
+        if stream is None:
+            raise ValueError("no frames to write")
+        container.mux(stream.encode())
+    return path
