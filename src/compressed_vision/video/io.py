@@ -43,7 +43,9 @@ def _open(path: str | Path) -> av.container.InputContainer:
     try:
         container = av.open(str(path))
     except av.error.FFmpegError as e:
-        raise VideoError(f"cannot be opened as a video (corrupt, truncated or not a video: {e})", path) from e
+        raise VideoError(
+            f"cannot be opened as a video (corrupt, truncated or not a video: {e})", path
+        ) from e
     if not container.streams.video:
         container.close()
         raise VideoError("has no video stream", path)
@@ -99,7 +101,12 @@ def iter_frames(
     or (height, width): the frame is resized to cover it, keeping its aspect, and
     centre-cropped.
     """
-    if stride < 1 or start < 0 or (count is not None and count < 0) or (fps is not None and fps <= 0):
+    if (
+        stride < 1
+        or start < 0
+        or (count is not None and count < 0)
+        or (fps is not None and fps <= 0)
+    ):
         raise ValueError("need stride >= 1, start >= 0, count >= 0 and fps > 0")
     path = Path(path)
     with _open(path) as container:
@@ -123,7 +130,9 @@ def iter_frames(
                 yield _to_array(frame, size)
                 emitted += 1
         except av.error.FFmpegError as e:
-            raise VideoError(f"corrupt or truncated video data after frame {index}: {e}", path) from e
+            raise VideoError(
+                f"corrupt or truncated video data after frame {index}: {e}", path
+            ) from e
         if index < 0:
             raise VideoError("contains no video frames", path)
 
@@ -163,14 +172,18 @@ def write_video(
         stream = None
         for chunk in chunks:
             if chunk.ndim != 4 or chunk.shape[-1] != 3 or chunk.dtype != np.uint8:
-                raise ValueError(f"frames must be uint8 (T, H, W, 3), got {chunk.dtype} {chunk.shape}")
+                raise ValueError(
+                    f"frames must be uint8 (T, H, W, 3), got {chunk.dtype} {chunk.shape}"
+                )
             if stream is None:
                 h, w = chunk.shape[1] // 2 * 2, chunk.shape[2] // 2 * 2
                 stream = container.add_stream("libx264", rate=rate)
                 stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
                 stream.options = {"crf": str(crf), "preset": "medium"}
             for img in chunk:
-                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img[:h, :w]), format="rgb24")
+                frame = av.VideoFrame.from_ndarray(
+                    np.ascontiguousarray(img[:h, :w]), format="rgb24"
+                )
                 container.mux(stream.encode(frame))
         if stream is None:
             raise ValueError("no frames to write")

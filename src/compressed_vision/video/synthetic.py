@@ -30,7 +30,14 @@ CLASS_NAMES = (
     "grow",
     "shrink",
 )
-_DIRECTIONS = {0: (1, 0), 1: (-1, 0), 2: (0, -1), 3: (0, 1), 4: (0.7071, 0.7071), 5: (-0.7071, -0.7071)}
+_DIRECTIONS = {
+    0: (1, 0),
+    1: (-1, 0),
+    2: (0, -1),
+    3: (0, 1),
+    4: (0.7071, 0.7071),
+    5: (-0.7071, -0.7071),
+}
 _SHAPES = 4  # square, diamond, cross, disc (all striped, so rotation shows)
 
 
@@ -65,7 +72,9 @@ def _shape_norm(kind: int, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     if kind == 1:
         return u.abs() + v.abs()
     if kind == 2:
-        return torch.minimum(torch.maximum(u.abs(), 2.5 * v.abs()), torch.maximum(2.5 * u.abs(), v.abs()))
+        return torch.minimum(
+            torch.maximum(u.abs(), 2.5 * v.abs()), torch.maximum(2.5 * u.abs(), v.abs())
+        )
     return torch.sqrt(u * u + v * v)
 
 
@@ -78,7 +87,11 @@ def _render_segment(
     half = size / 2
     radius = torch.full_like(t, size * r(0.14, 0.22))
     angle = torch.full_like(t, r(0, 2 * math.pi))
-    center = torch.tensor([half + r(-0.1, 0.1) * size, half + r(-0.1, 0.1) * size]).expand(length, 2).clone()
+    center = (
+        torch.tensor([half + r(-0.1, 0.1) * size, half + r(-0.1, 0.1) * size])
+        .expand(length, 2)
+        .clone()
+    )
     progress = t / max(length - 1, 1) - 0.5  # -0.5 .. 0.5 over the segment
     if label in _DIRECTIONS:
         travel = size * r(0.35, 0.5)
@@ -88,8 +101,12 @@ def _render_segment(
         angle = angle + progress * spin
     else:
         ratio = r(1.8, 2.4) if label == 8 else 1 / r(1.8, 2.4)
-        radius = radius * ratio ** progress / math.sqrt(ratio) ** 0  # geometric growth
-    ys, xs = torch.meshgrid(torch.arange(size, dtype=torch.float32), torch.arange(size, dtype=torch.float32), indexing="ij")
+        radius = radius * ratio**progress  # geometric growth
+    ys, xs = torch.meshgrid(
+        torch.arange(size, dtype=torch.float32),
+        torch.arange(size, dtype=torch.float32),
+        indexing="ij",
+    )
     dx = xs[None] - center[:, 0, None, None]
     dy = ys[None] - center[:, 1, None, None]
     cos, sin = torch.cos(angle)[:, None, None], torch.sin(angle)[:, None, None]
@@ -100,7 +117,9 @@ def _render_segment(
     mask = torch.sigmoid((1 - _shape_norm(kind, u, v)) * edge)
     stripes = torch.sigmoid(6 * torch.sin(u * math.pi * r(1.2, 2.0)))
     c1, c2 = torch.rand(3, generator=gen), torch.rand(3, generator=gen)
-    colour = c1[None, :, None, None] * stripes[:, None] + c2[None, :, None, None] * (1 - stripes[:, None])
+    colour = c1[None, :, None, None] * stripes[:, None] + c2[None, :, None, None] * (
+        1 - stripes[:, None]
+    )
     canvas.mul_(1 - mask[:, None]).add_(colour * mask[:, None])
     return canvas
 
@@ -109,7 +128,11 @@ def _distractor(gen: torch.Generator, frames: int, size: int, video: torch.Tenso
     """A small blurry blob on a random walk: motion that belongs to no class."""
     steps = torch.randn(frames, 2, generator=gen) * size * 0.02
     pos = (torch.rand(2, generator=gen) * size * 0.8 + size * 0.1) + steps.cumsum(0)
-    ys, xs = torch.meshgrid(torch.arange(size, dtype=torch.float32), torch.arange(size, dtype=torch.float32), indexing="ij")
+    ys, xs = torch.meshgrid(
+        torch.arange(size, dtype=torch.float32),
+        torch.arange(size, dtype=torch.float32),
+        indexing="ij",
+    )
     d2 = (xs[None] - pos[:, 0, None, None]) ** 2 + (ys[None] - pos[:, 1, None, None]) ** 2
     blob = torch.exp(-d2 / (2 * (size * 0.05) ** 2))[:, None]
     colour = torch.rand(3, generator=gen)[None, :, None, None]
@@ -140,7 +163,11 @@ def make_video(cfg: SyntheticConfig, index: int) -> tuple[torch.Tensor, int, tor
         frame_labels[a:b] = label
     _distractor(gen, frames, size, video)
     video.add_(torch.randn(video.shape, generator=gen) * cfg.noise).clamp_(0, 1)
-    return video.permute(1, 0, 2, 3).contiguous(), labels[0] if cfg.segments <= 1 else -1, frame_labels
+    return (
+        video.permute(1, 0, 2, 3).contiguous(),
+        labels[0] if cfg.segments <= 1 else -1,
+        frame_labels,
+    )
 
 
 class SyntheticVideos(Dataset):

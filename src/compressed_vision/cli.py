@@ -1,0 +1,154 @@
+"""The `cvis` command: a thin layer over the Python API."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .errors import CVError
+from .official.cli import official_app
+
+app = typer.Typer(
+    help="compressed_vision: train video networks on neural codes.", no_args_is_help=True
+)
+codec_app = typer.Typer(
+    help="Train a neural video codec; encode and decode files.", no_args_is_help=True
+)
+app.add_typer(codec_app, name="codec")
+app.add_typer(official_app, name="official")
+
+DeviceOpt = Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto (CUDA when available).")]
+
+
+def friendly_errors(fn):
+    """Our errors (bad path, corrupt video, wrong checkpoint) end the command with a clear
+    message and exit code 2, not a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except CVError as e:
+            typer.secho(f"error: {e}", fg="red", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+@app.command()
+@friendly_errors
+def demo(
+    preset: Annotated[
+        str, typer.Option(help="small (default, a few minutes on a laptop CPU), full, or smoke.")
+    ] = "small",
+    out: Annotated[Path, typer.Option(help="Folder for the codec, codes and results.")] = Path(
+        "runs/demo"
+    ),
+    device: DeviceOpt = "auto",
+) -> None:
+    """Synthetic videos -> codec -> codes on disk -> classifier on codes and on RGB."""
+    from .bench.demo import DEMO_PRESETS, run_demo
+    from .runtime import resolve_device
+
+    if preset not in DEMO_PRESETS:
+        raise typer.BadParameter(f"choose from {sorted(DEMO_PRESETS)}", param_hint="--preset")
+    result = run_demo(DEMO_PRESETS[preset], out, resolve_device(device))
+    typer.echo(result["table"])
+    typer.echo(f"written: {out / 'demo.json'}, {out / 'demo.md'}")
+
+
+@codec_app.command("train")
+@friendly_errors
+def codec_train(
+    out: Annotated[Path, typer.Option(help="Checkpoint to write (.safetensors).")],
+    preset: Annotated[str, typer.Option(help="Codec preset (see `cvis codec presets`).")] = "tiny",
+    steps: int = 1000,
+    batch: int = 8,
+    frames: Annotated[int, typer.Option(help="Frames per training clip.")] = 8,
+    size: Annotated[int, typer.Option(help="Training clip size (pixels).")] = 64,
+    lr: float = 2e-3,
+    seed: int = 0,
+    device: DeviceOpt = "auto",
+) -> None:
+    """Train a codec on the synthetic video set."""
+    from .codec import preset as codec_preset
+    from .codec import train_codec
+    from .runtime import resolve_device, seed_everything
+    from .train_loop import LoopConfig, infinite_batches
+    from .video.synthetic import SyntheticConfig, SyntheticVideos
+
+    seed_everything(seed)
+    data = SyntheticVideos(
+        SyntheticConfig(num_videos=max(steps * batch, 1000), frames=frames, size=size, seed=seed)
+    )
+    _, history = train_codec(
+        codec_preset(preset),
+        infinite_batches(data, batch, seed),
+        LoopConfig(steps=steps, lr=lr),
+        resolve_device(device),
+        out,
+    )
+    typer.echo(f"wrote {out} (final PSNR on training clips {history[-1]['psnr']:.2f} dB)")
+
+
+@codec_app.command("presets")
+def codec_presets() -> None:
+    """List the codec presets with their compression rate on 16x128x128 clips."""
+    from .codec import PRESETS
+
+    for name, cfg in PRESETS.items():
+        typer.echo(
+            f"{name:8s} CR {cfg.compression_rate(16, 128, 128):6.1f}  "
+            f"codes {cfg.code_shape(16, 128, 128)}  {cfg}"
+        )
+
+
+@codec_app.command("encode")
+@friendly_errors
+def codec_encode(
+    video: Path,
+    codec: Annotated[Path, typer.Option(help="Codec checkpoint.")],
+    out: Annotated[Path, typer.Option(help="Code file to write (.npz).")],
+    size: Annotated[
+        int | None, typer.Option(help="Resize (cover + centre crop) to this square size.")
+    ] = None,
+    fps: Annotated[float | None, typer.Option(help="Resample to this frame rate.")] = None,
+    device: DeviceOpt = "auto",
+) -> None:
+    """Encode a video file to codes, streaming (memory bounded by one encode window)."""
+    from .codec import load_codec
+    from .codec.files import encode_file, save_code_file
+    from .runtime import resolve_device
+
+    dev = resolve_device(device)
+    model = load_codec(codec, dev)
+    codes, meta = encode_file(model, video, dev, size=size, fps=fps)
+    save_code_file(out, codes, meta)
+    cr = model.compression_rate((meta["frames"], meta["height"], meta["width"]))
+    typer.echo(
+        f"{video}: {meta['frames']} frames -> codes {tuple(codes.shape)}, CR {cr:.1f}, "
+        f"{out.stat().st_size} bytes at {out}"
+    )
+
+
+@codec_app.command("decode")
+@friendly_errors
+def codec_decode(
+    codes: Path,
+    codec: Annotated[Path, typer.Option(help="Codec checkpoint.")],
+    out: Annotated[Path, typer.Option(help="Video to write (.mp4).")],
+    device: DeviceOpt = "auto",
+) -> None:
+    """Decode a code file to an H.264 mp4."""
+    from .codec import load_codec
+    from .codec.files import decode_to_file, load_code_file
+    from .runtime import resolve_device
+
+    dev = resolve_device(device)
+    values, meta = load_code_file(codes)
+    decode_to_file(load_codec(codec, dev), values, meta, out, dev)
+    typer.echo(f"wrote {out}")

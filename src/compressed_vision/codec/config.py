@@ -1,0 +1,81 @@
+"""Codec configuration and the presets keyed by compression rate."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields, replace
+
+
+@dataclass(frozen=True)
+class CodecConfig:
+    """Shape of a VQ-VAE video codec.
+
+    Latents have D = num_codebooks * codebook_dim channels on a grid downsampled by
+    `spatial_factor` in height/width and `temporal_factor` in time.
+    """
+
+    channels: int = 64  # width of the first stage; doubles per downsampling, capped at 4x
+    spatial_factor: int = 8  # power of two: 8 or 16
+    temporal_factor: int = 1  # 1, 2 or 4
+    num_codebooks: int = 4
+    codebook_size: int = 256
+    codebook_dim: int = 16
+    res_blocks: int = 2
+    ema_decay: float = 0.99
+    commitment: float = 0.25
+    dead_code_threshold: float = 1.0  # restart codes used less than this often per batch (EMA)
+
+    def __post_init__(self) -> None:
+        for name in ("spatial_factor", "temporal_factor", "codebook_size"):
+            value = getattr(self, name)
+            if value < 1 or value & (value - 1):
+                raise ValueError(f"{name} must be a power of two, got {value}")
+        if self.spatial_factor < 2:
+            raise ValueError("spatial_factor must be at least 2")
+
+    @property
+    def latent_dim(self) -> int:
+        return self.num_codebooks * self.codebook_dim
+
+    def code_shape(self, frames: int, height: int, width: int) -> tuple[int, int, int, int]:
+        """(G, T', H', W') of the codes for a clip, after padding to the factors."""
+        s, t = self.spatial_factor, self.temporal_factor
+        return (self.num_codebooks, -(-frames // t), -(-height // s), -(-width // s))
+
+    def compression_rate(self, frames: int, height: int, width: int) -> float:
+        """The paper's CR: raw 24-bit RGB bits over index bits (one formula everywhere)."""
+        g, tt, hh, ww = self.code_shape(frames, height, width)
+        return compression_rate((frames, height, width), g * tt * hh * ww, self.codebook_size)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> CodecConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown codec config keys: {sorted(unknown)}")
+        return cls(**data)
+
+
+def compression_rate(
+    video_thw: tuple[int, int, int], num_indices: int, codebook_size: int
+) -> float:
+    """CR = (T*H*W*3*8 bits) / (number of indices * log2 K), as defined in DESIGN.md."""
+    t, h, w = video_thw
+    return (t * h * w * 3 * 8) / (num_indices * math.log2(codebook_size))
+
+
+PRESETS: dict[str, CodecConfig] = {
+    # 8x spatial: one index position covers 8x8 pixels = 1536 bits.
+    "tiny": CodecConfig(channels=32, num_codebooks=4, codebook_size=256, codebook_dim=8),
+    "cr48": CodecConfig(num_codebooks=4, codebook_size=256),
+}
+
+
+def preset(name: str, **overrides) -> CodecConfig:
+    """A named preset, with any field overridden."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown codec preset {name!r}; choose from {sorted(PRESETS)}")
+    return replace(PRESETS[name], **overrides)

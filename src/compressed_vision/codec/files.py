@@ -1,0 +1,91 @@
+"""Encoding video files to code files and back, streaming chunk by chunk."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import CVError, VideoError
+from ..video.io import Size, iter_video_chunks, probe_video, write_video
+from .checkpoint import codec_fingerprint
+from .model import VideoCodec
+
+WINDOW = 16  # code steps per encode window: memory is bounded by it
+
+
+def frames_to_tensor(frames: np.ndarray) -> torch.Tensor:
+    """(T, H, W, 3) uint8 -> (1, 3, T, H, W) float in [0, 1]."""
+    return torch.from_numpy(frames).permute(3, 0, 1, 2)[None].float().div_(255)
+
+
+def tensor_to_frames(video: torch.Tensor) -> np.ndarray:
+    """(1, 3, T, H, W) float in [0, 1] -> (T, H, W, 3) uint8."""
+    return (video[0].clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 3, 0).cpu().numpy()
+
+
+def encode_file(
+    codec: VideoCodec,
+    path: str | Path,
+    device: torch.device,
+    size: Size = None,
+    fps: float | None = None,
+) -> tuple[torch.Tensor, dict]:
+    """Streaming encode of a video file, one encode window of frames at a time (memory is
+    bounded by the window; the codes equal a whole-clip encode's, since the encoder works
+    window by window either way). Returns codes (G, T', H', W') and metadata."""
+    info = probe_video(path)
+    step = WINDOW * codec.config.temporal_factor
+    parts, frames, height, width = [], 0, 0, 0
+    for chunk in iter_video_chunks(path, chunk=step, size=size, fps=fps):
+        try:
+            parts.append(codec.encode(frames_to_tensor(chunk).to(device), WINDOW)[0].cpu())
+        except CVError as e:
+            raise VideoError(e.reason, path) from e
+        frames += len(chunk)
+        height, width = chunk.shape[1:3]
+    meta = {
+        "source": str(path),
+        "fps": fps or info.fps,
+        "frames": frames,
+        "height": height,
+        "width": width,
+        "codec": codec_fingerprint(codec),
+    }
+    return torch.cat(parts, dim=1), meta
+
+
+def save_code_file(path: str | Path, codes: torch.Tensor, meta: dict) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        np.savez_compressed(
+            f, codes=codes.numpy().astype(np.int16), meta=np.array(json.dumps(meta))
+        )
+    return path
+
+
+def load_code_file(path: str | Path) -> tuple[torch.Tensor, dict]:
+    path = Path(path)
+    try:
+        with np.load(path) as data:
+            return torch.from_numpy(data["codes"].astype(np.int64)), json.loads(str(data["meta"]))
+    except (OSError, KeyError, ValueError) as e:
+        raise CVError(f"not a code file written by `cvis codec encode` ({e})", path) from e
+
+
+def decode_to_file(
+    codec: VideoCodec, codes: torch.Tensor, meta: dict, out: str | Path, device: torch.device
+) -> Path:
+    """Decode codes (G, T', H', W') to an H.264 mp4 at the source's size and rate."""
+    if meta.get("codec") not in (None, codec_fingerprint(codec)):
+        raise CVError(
+            "these codes were written by a different codec (fingerprint mismatch)",
+            meta.get("source"),
+        )
+    video = codec.decode(codes[None].to(device))[
+        :, :, : meta["frames"], : meta["height"], : meta["width"]
+    ]
+    return write_video(out, tensor_to_frames(video), fps=meta["fps"])

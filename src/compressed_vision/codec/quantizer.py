@@ -1,0 +1,134 @@
+"""A multi-codebook vector quantiser with EMA updates and dead-code restart.
+
+Latents of D = G * d channels are split into G *blocks* of d channels; block g is
+quantised by codebook g. Under DDP the EMA statistics are all-reduced, so every process
+keeps identical codebooks; restarted codes take vectors chosen on rank 0 and broadcast,
+and their EMA statistics are reset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass
+class QuantizerOutput:
+    quantized: torch.Tensor  # (B, D, T, H, W), straight-through in training
+    codes: torch.Tensor  # (B, G, T, H, W) int64
+    commitment_loss: torch.Tensor  # scalar
+    perplexity: torch.Tensor  # (G,) exp(entropy) of the batch's code usage
+    usage: torch.Tensor  # (G,) fraction of codes used in the batch
+
+
+def _all_reduce(x: torch.Tensor) -> torch.Tensor:
+    if dist.is_available() and dist.is_initialized():
+        dist.all_reduce(x)
+    return x
+
+
+class MultiCodebookVQ(nn.Module):
+    """G codebooks of K entries of d dims; EMA codebook updates (no codebook gradients)."""
+
+    def __init__(
+        self,
+        num_codebooks: int,
+        codebook_size: int,
+        codebook_dim: int,
+        decay: float = 0.99,
+        dead_code_threshold: float = 0.05,
+        eps: float = 1e-5,
+    ):
+        super().__init__()
+        self.num_codebooks, self.codebook_size, self.codebook_dim = (
+            num_codebooks,
+            codebook_size,
+            codebook_dim,
+        )
+        self.decay, self.dead_code_threshold, self.eps = decay, dead_code_threshold, eps
+        shape = (num_codebooks, codebook_size, codebook_dim)
+        self.register_buffer("embeddings", torch.randn(shape) * 0.1)
+        self.register_buffer("ema_count", torch.ones(num_codebooks, codebook_size))
+        self.register_buffer("ema_sum", self.embeddings.clone())
+        self.register_buffer("initialised", torch.zeros((), dtype=torch.bool))
+
+    def _flatten(self, z: torch.Tensor) -> torch.Tensor:
+        """(B, G*d, T, H, W) -> (G, N, d)."""
+        g, d = self.num_codebooks, self.codebook_dim
+        return z.movedim(1, -1).reshape(-1, g, d).transpose(0, 1)
+
+    def nearest(self, flat: torch.Tensor) -> torch.Tensor:
+        """(G, N, d) -> (G, N) indices of the nearest codebook entries."""
+        dist2 = (
+            flat.pow(2).sum(-1, keepdim=True)
+            - 2 * flat @ self.embeddings.transpose(1, 2)
+            + self.embeddings.pow(2).sum(-1)[:, None, :]
+        )
+        return dist2.argmin(-1)
+
+    def lookup(self, codes: torch.Tensor) -> torch.Tensor:
+        """Codes (B, G, T, H, W) -> latents (B, G*d, T, H, W) (blocks in codebook order)."""
+        b, g, *grid = codes.shape
+        if g != self.num_codebooks:
+            raise ValueError(f"codes have {g} codebooks, the quantiser {self.num_codebooks}")
+        flat = codes.movedim(1, -1).reshape(-1, g)  # (N, G)
+        vecs = torch.stack([self.embeddings[i][flat[:, i]] for i in range(g)], dim=1)  # (N, G, d)
+        return vecs.reshape(b, *grid, g * self.codebook_dim).movedim(-1, 1)
+
+    def forward(self, z: torch.Tensor) -> QuantizerOutput:
+        b, _, *grid = z.shape
+        flat = self._flatten(z.detach().float())
+        if self.training:
+            self._maybe_initialise(flat)
+        codes = self.nearest(flat)  # (G, N)
+        codes_bg = codes.transpose(0, 1).reshape(b, *grid, self.num_codebooks).movedim(-1, 1)
+        quantized = self.lookup(codes_bg).to(z.dtype)
+        onehot = F.one_hot(codes, self.codebook_size).float()  # (G, N, K)
+        if self.training:
+            self._ema_update(flat, onehot)
+        probs = onehot.mean(1)
+        perplexity = torch.exp(-(probs * (probs + 1e-10).log()).sum(-1))
+        usage = (probs > 0).float().mean(-1)
+        commitment = F.mse_loss(z, quantized.detach())
+        quantized = z + (quantized - z).detach()
+        return QuantizerOutput(quantized, codes_bg, commitment, perplexity, usage)
+
+    @torch.no_grad()
+    def _random_vectors(self, flat: torch.Tensor, count: int) -> torch.Tensor:
+        """`count` encoder outputs per codebook, drawn on rank 0 and shared: (G, count, d)."""
+        n = flat.shape[1]
+        idx = torch.randint(n, (count,), device=flat.device)
+        picked = flat[:, idx].contiguous()
+        if dist.is_available() and dist.is_initialized():
+            dist.broadcast(picked, src=0)
+        return picked
+
+    @torch.no_grad()
+    def _maybe_initialise(self, flat: torch.Tensor) -> None:
+        if bool(self.initialised):
+            return
+        vecs = self._random_vectors(flat, self.codebook_size)
+        self.embeddings.copy_(vecs)
+        self.ema_sum.copy_(vecs)
+        self.ema_count.fill_(1.0)
+        self.initialised.fill_(True)
+
+    @torch.no_grad()
+    def _ema_update(self, flat: torch.Tensor, onehot: torch.Tensor) -> None:
+        count = _all_reduce(onehot.sum(1))  # (G, K)
+        summed = _all_reduce(onehot.transpose(1, 2) @ flat)  # (G, K, d)
+        self.ema_count.mul_(self.decay).add_(count, alpha=1 - self.decay)
+        self.ema_sum.mul_(self.decay).add_(summed, alpha=1 - self.decay)
+        total = self.ema_count.sum(-1, keepdim=True)
+        smoothed = (self.ema_count + self.eps) / (total + self.codebook_size * self.eps) * total
+        self.embeddings.copy_(self.ema_sum / smoothed[..., None])
+        dead = self.ema_count < self.dead_code_threshold  # identical on every rank
+        if dead.any():
+            fresh = self._random_vectors(flat, self.codebook_size)  # (G, K, d)
+            self.embeddings[dead] = fresh[dead]
+            self.ema_sum[dead] = fresh[dead]
+            self.ema_count[dead] = 1.0

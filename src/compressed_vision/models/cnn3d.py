@@ -1,0 +1,58 @@
+"""A small 3D CNN classifier: the same body for code latents and for pixels."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+def _conv_bn(
+    cin: int, cout: int, kernel: tuple[int, int, int], stride: tuple[int, int, int]
+) -> nn.Sequential:
+    padding = tuple(k // 2 for k in kernel)
+    return nn.Sequential(
+        nn.Conv3d(cin, cout, kernel, stride, padding, bias=False),
+        nn.BatchNorm3d(cout),
+        nn.ReLU(inplace=True),
+    )
+
+
+class Small3DCNN(nn.Module):
+    """Stem (strided (1,3,3) convs when the input is `input_downsample` times finer than the
+    latent grid; none for latents), three 3x3x3 conv blocks, global pooling, linear head.
+
+    With `frame_head=True` it pools only over space and returns per-frame logits
+    (B, num_classes, T) at the input's temporal resolution.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        num_classes: int,
+        width: int = 64,
+        input_downsample: int = 1,
+        frame_head: bool = False,
+    ):
+        super().__init__()
+        stem: list[nn.Module] = []
+        prev = in_channels
+        for i in range(int(math.log2(input_downsample))):
+            out = width // 2 ** (int(math.log2(input_downsample)) - i - 1) // 2 or width
+            stem.append(_conv_bn(prev, max(out, 16), (1, 3, 3), (1, 2, 2)))
+            prev = max(out, 16)
+        self.stem = nn.Sequential(*stem)
+        self.body = nn.Sequential(
+            _conv_bn(prev, width, (3, 3, 3), (1, 1, 1)),
+            _conv_bn(width, width, (3, 3, 3), (1, 1, 1)),
+            _conv_bn(width, 2 * width, (3, 3, 3), (1, 2, 2)),
+        )
+        self.frame_head = frame_head
+        self.head = nn.Linear(2 * width, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.body(self.stem(x))
+        if self.frame_head:
+            return self.head(x.mean(dim=(3, 4)).transpose(1, 2)).transpose(1, 2)
+        return self.head(x.mean(dim=(2, 3, 4)))
