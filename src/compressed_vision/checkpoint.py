@@ -61,3 +61,26 @@ def load_checkpoint(
         )
     state = load_file(str(path), device=str(map_location))
     return state, json.loads(meta["config"])
+
+
+def save_training_state(path: str | Path, optimizer: torch.optim.Optimizer, step: int) -> Path:
+    """The optimizer's state and the step reached, as safetensors (for `--resume`)."""
+    sd = optimizer.state_dict()
+    tensors = {
+        f"state.{idx}.{name}": (value if torch.is_tensor(value) else torch.tensor(value))
+        for idx, entry in sd["state"].items()
+        for name, value in entry.items()
+    }
+    config = {"step": step, "param_groups": sd["param_groups"]}
+    return save_checkpoint(path, tensors, "training_state", config)
+
+
+def load_training_state(path: str | Path, optimizer: torch.optim.Optimizer) -> int:
+    """Restore the optimizer saved by `save_training_state`; returns the step to resume at."""
+    tensors, config = load_checkpoint(path, "training_state")
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in tensors.items():
+        _, idx, name = key.split(".", 2)
+        state.setdefault(int(idx), {})[name] = value
+    optimizer.load_state_dict({"state": state, "param_groups": config["param_groups"]})
+    return int(config["step"])

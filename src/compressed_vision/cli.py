@@ -65,34 +65,44 @@ def demo(
 @friendly_errors
 def codec_train(
     out: Annotated[Path, typer.Option(help="Checkpoint to write (.safetensors).")],
+    data: Annotated[
+        list[str] | None,
+        typer.Option(help="A folder of videos (recursive) or 'synthetic'; repeat to mix."),
+    ] = None,
     preset: Annotated[str, typer.Option(help="Codec preset (see `cvis codec presets`).")] = "tiny",
     steps: int = 1000,
     batch: int = 8,
     frames: Annotated[int, typer.Option(help="Frames per training clip.")] = 8,
-    size: Annotated[int, typer.Option(help="Training clip size (pixels).")] = 64,
+    size: Annotated[int, typer.Option(help="Videos are centre-cropped to this size.")] = 128,
+    crop: Annotated[int | None, typer.Option(help="Random crop size (default: size).")] = None,
     lr: float = 2e-3,
+    checkpoint_every: Annotated[int, typer.Option(help="Save + validate every N steps.")] = 200,
+    resume: Annotated[bool, typer.Option(help="Continue the run saved at --out.")] = False,
     seed: int = 0,
     device: DeviceOpt = "auto",
+    amp: Annotated[bool, typer.Option(help="bfloat16 autocast on CUDA.")] = False,
 ) -> None:
-    """Train a codec on the synthetic video set."""
+    """Train a codec on folders of videos and/or the synthetic set, with held-out validation."""
     from .codec import preset as codec_preset
     from .codec import train_codec
+    from .codec.data import training_clips
     from .runtime import resolve_device, seed_everything
     from .train_loop import LoopConfig, infinite_batches
-    from .video.synthetic import SyntheticConfig, SyntheticVideos
 
     seed_everything(seed)
-    data = SyntheticVideos(
-        SyntheticConfig(num_videos=max(steps * batch, 1000), frames=frames, size=size, seed=seed)
-    )
+    train_set, val_set = training_clips(data or ["synthetic"], frames, size, crop, seed)
+    loop = LoopConfig(steps=steps, lr=lr, checkpoint_every=checkpoint_every, amp=amp)
     _, history = train_codec(
         codec_preset(preset),
-        infinite_batches(data, batch, seed),
-        LoopConfig(steps=steps, lr=lr),
+        infinite_batches(train_set, batch, seed),
+        loop,
         resolve_device(device),
         out,
+        val_clips=val_set,
+        resume=resume,
     )
-    typer.echo(f"wrote {out} (final PSNR on training clips {history[-1]['psnr']:.2f} dB)")
+    last = history[-1]["psnr"] if history else float("nan")
+    typer.echo(f"wrote {out} (last training PSNR {last:.2f} dB; log in {out}.log.json)")
 
 
 @codec_app.command("presets")

@@ -24,15 +24,15 @@ from .report import markdown_table, write_report
 
 @dataclass(frozen=True)
 class DemoConfig:
-    train_videos: int = 600
-    test_videos: int = 200
-    frames: int = 16
+    train_videos: int = 1200
+    test_videos: int = 300
+    frames: int = 8
     size: int = 64
     codec_preset: str = "tiny"
     codec_steps: int = 300
     codec_clip_frames: int = 8
     codec_batch: int = 8
-    classifier_steps: int = 300
+    classifier_steps: int = 200
     classifier_batch: int = 32
     seed: int = 0
 
@@ -40,9 +40,10 @@ class DemoConfig:
 DEMO_PRESETS = {
     "small": DemoConfig(),
     "full": DemoConfig(
-        train_videos=2000,
-        test_videos=500,
-        codec_preset="cr48",
+        train_videos=4000,
+        test_videos=1000,
+        frames=16,
+        codec_preset="cr60",
         codec_steps=2000,
         classifier_steps=1500,
     ),

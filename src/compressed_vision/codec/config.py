@@ -67,10 +67,25 @@ def compression_rate(
     return (t * h * w * 3 * 8) / (num_indices * math.log2(codebook_size))
 
 
+def _rate_preset(spatial: int, temporal: int, codebooks: int, size: int = 1024) -> CodecConfig:
+    return CodecConfig(
+        spatial_factor=spatial,
+        temporal_factor=temporal,
+        num_codebooks=codebooks,
+        codebook_size=size,
+    )
+
+
+# Keyed by compression rate. Exact CRs (any input size divisible by the factors):
+# one code position covers s*s*t pixels = 24*s*s*t bits, and holds G*log2(K) bits.
 PRESETS: dict[str, CodecConfig] = {
-    # 8x spatial: one index position covers 8x8 pixels = 1536 bits.
-    "tiny": CodecConfig(channels=32, num_codebooks=4, codebook_size=256, codebook_dim=8),
-    "cr48": CodecConfig(num_codebooks=4, codebook_size=256),
+    "tiny": CodecConfig(channels=32, num_codebooks=4, codebook_size=256, codebook_dim=8),  # 48x
+    "cr30": _rate_preset(8, 1, 5),  # 1536 / 50 = 30.72x
+    "cr60": _rate_preset(8, 2, 5),  # 3072 / 50 = 61.44x
+    "cr120": _rate_preset(8, 4, 5),  # 6144 / 50 = 122.88x
+    "cr240": _rate_preset(16, 2, 5),  # 12288 / 50 = 245.76x
+    "cr480": _rate_preset(16, 4, 5),  # 24576 / 50 = 491.52x
+    "cr800": _rate_preset(16, 4, 3),  # 24576 / 30 = 819.2x
 }
 
 

@@ -1,16 +1,26 @@
-"""Training a codec: reconstruction MSE plus the VQ commitment loss, through the one loop."""
+"""Training a codec: reconstruction MSE plus the VQ commitment loss, through the one loop.
+
+Checkpoints go to `out` every `checkpoint_every` steps and at the end (or on Ctrl-C),
+with the optimizer beside it (`out` + ".state"), so `resume=True` continues the run.
+At each checkpoint the codec is measured on the held-out clips (PSNR).
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
 
-from ..train_loop import LoopConfig, train
-from .checkpoint import save_codec
+from ..checkpoint import load_training_state, save_training_state
+from ..train_loop import LoopConfig, make_optimizer, train
+from .checkpoint import load_codec, save_codec
 from .config import CodecConfig
+from .metrics import psnr
 from .model import VideoCodec
 
 
@@ -29,6 +39,23 @@ def codec_step(codec: VideoCodec, batch: dict) -> tuple[torch.Tensor, dict[str, 
     return loss, metrics
 
 
+@torch.no_grad()
+def validate(codec: VideoCodec, clips: Dataset, device: torch.device, batch: int = 8) -> float:
+    """Mean PSNR (dB) of encode -> decode over held-out clips."""
+    was_training = codec.training
+    codec.eval()
+    values = [
+        psnr(codec.reconstruct(b["video"].to(device)), b["video"].to(device))
+        for b in DataLoader(clips, batch_size=batch)
+    ]
+    codec.train(was_training)
+    return sum(values) / len(values)
+
+
+def state_path(out: Path) -> Path:
+    return out.with_name(out.name + ".state")
+
+
 def train_codec(
     cfg: CodecConfig,
     batches: Iterator[dict],
@@ -36,13 +63,35 @@ def train_codec(
     device: torch.device,
     out: str | Path | None = None,
     show_progress: bool = True,
+    val_clips: Dataset | None = None,
+    resume: bool = False,
 ) -> tuple[VideoCodec, list[dict[str, float]]]:
-    """Train a new codec on batches of {"video": (B, 3, T, H, W)}; saves to `out` if given."""
-    codec = VideoCodec(cfg)
+    """Train a codec on batches of {"video": (B, 3, T, H, W)}; saves to `out` if given.
 
-    def checkpoint(step: int, _opt) -> None:
+    With `resume`, the codec and optimizer saved at `out` are loaded and the run continues
+    from the step reached (the config must be the same)."""
+    out = Path(out) if out is not None else None
+    codec = VideoCodec(cfg)
+    optimizer = make_optimizer(codec, loop)
+    start = 0
+    if resume and out is not None and out.exists():
+        codec = load_codec(out, device).train()
+        if codec.config != cfg:
+            raise ValueError(f"{out} was trained with {codec.config}, not {cfg}")
+        optimizer = make_optimizer(codec, loop)
+        start = load_training_state(state_path(out), optimizer)
+    log: list[dict] = []
+
+    def checkpoint(step: int, opt: torch.optim.Optimizer) -> None:
+        entry = {"step": step}
+        if val_clips is not None:
+            entry["val_psnr"] = validate(codec, val_clips, device)
+            tqdm.write(f"step {step}: validation PSNR {entry['val_psnr']:.2f} dB")
+        log.append(entry)
         if out is not None:
             save_codec(out, codec)
+            save_training_state(state_path(out), opt, step)
+            out.with_name(out.name + ".log.json").write_text(json.dumps(log, indent=1))
 
     history = train(
         codec,
@@ -51,7 +100,9 @@ def train_codec(
         loop,
         device,
         "codec",
-        on_checkpoint=checkpoint,
-        show_progress=show_progress,
+        optimizer,
+        start,
+        checkpoint,
+        show_progress,
     )
     return codec.eval(), history

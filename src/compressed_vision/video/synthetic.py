@@ -62,7 +62,7 @@ def _texture(gen: torch.Generator, size: int) -> torch.Tensor:
     coarse = torch.rand(3, 6, 6, generator=gen)
     fine = torch.rand(3, size // 4, size // 4, generator=gen)
     up = lambda x: F.interpolate(x[None], size=(size, size), mode="bicubic", align_corners=False)[0]  # noqa: E731
-    return (0.75 * up(coarse) + 0.25 * up(fine)).clamp(0, 1)
+    return (0.5 + 0.6 * (0.75 * up(coarse) + 0.25 * up(fine) - 0.5)).clamp(0, 1)
 
 
 def _shape_norm(kind: int, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:

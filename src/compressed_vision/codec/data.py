@@ -1,0 +1,132 @@
+"""Training clips for the codec: a folder of real videos, the synthetic set, or both."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ..errors import VideoError
+from ..video.io import read_video
+
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".webm", ".mov", ".gif", ".m4v", ".mpg", ".mpeg", ".flv"}
+
+
+def find_videos(root: str | Path) -> list[Path]:
+    """Every video file under `root` (recursive, by suffix), sorted."""
+    root = Path(root)
+    if root.is_file():
+        return [root]
+    if not root.is_dir():
+        raise VideoError("no such folder or file", root)
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file())
+
+
+class VideoFolderClips(Dataset):
+    """Random `frames`-long clips, `crop` x `crop`, from every video under `root`.
+
+    Each file is decoded once, centre-cropped to `size` x `size` (at most `max_frames`
+    frames), and held in memory as uint8. The last `val_fraction` of each file's frames
+    is held out: split "val" yields fixed, non-overlapping clips from there (centre crop),
+    split "train" random clips (random crop, random horizontal flip) from the rest.
+    Files that cannot be read are skipped with a warning naming them.
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        frames: int = 8,
+        size: int = 128,
+        crop: int | None = None,
+        split: str = "train",
+        val_fraction: float = 0.2,
+        max_frames: int = 600,
+        clips_per_epoch: int = 1000,
+        seed: int = 0,
+    ):
+        if split not in ("train", "val"):
+            raise ValueError("split must be 'train' or 'val'")
+        self.frames, self.crop, self.split = frames, crop or size, split
+        self.clips_per_epoch = clips_per_epoch
+        self.videos: list[np.ndarray] = []
+        for path in find_videos(root):
+            try:
+                video = read_video(path, size=size, count=max_frames)
+            except VideoError as e:
+                warnings.warn(f"skipping {e}", stacklevel=2)
+                continue
+            cut = int(round(len(video) * (1 - val_fraction)))
+            part = video[:cut] if split == "train" else video[cut:]
+            if len(part) >= frames:
+                self.videos.append(part)
+        if not self.videos:
+            raise VideoError(
+                f"no readable video with at least {frames} frames for split {split!r}", root
+            )
+        self.val_index = [
+            (v, s)
+            for v, vid in enumerate(self.videos)
+            for s in range(0, len(vid) - frames + 1, frames)
+        ]
+        self.seed = seed
+
+    def __len__(self) -> int:
+        return self.clips_per_epoch if self.split == "train" else len(self.val_index)
+
+    def __getitem__(self, i: int) -> dict:
+        size = self.videos[0].shape[1]
+        if self.split == "val":
+            v, start = self.val_index[i]
+            top = left = (size - self.crop) // 2
+            flip = False
+        else:
+            rng = np.random.default_rng((self.seed, i, torch.randint(1 << 30, ()).item()))
+            v = int(rng.integers(len(self.videos)))
+            start = int(rng.integers(len(self.videos[v]) - self.frames + 1))
+            top, left = (int(x) for x in rng.integers(size - self.crop + 1, size=2))
+            flip = bool(rng.integers(2))
+        clip = self.videos[v][
+            start : start + self.frames, top : top + self.crop, left : left + self.crop
+        ]
+        if flip:
+            clip = clip[:, :, ::-1]
+        video = torch.from_numpy(np.ascontiguousarray(clip)).permute(3, 0, 1, 2).float().div_(255)
+        return {"video": video}
+
+
+class MixedClips(Dataset):
+    """Interleave clip datasets (item i comes from dataset i % n), keeping only "video"."""
+
+    def __init__(self, *datasets: Dataset):
+        self.datasets = datasets
+
+    def __len__(self) -> int:
+        return len(self.datasets) * min(len(d) for d in self.datasets)
+
+    def __getitem__(self, i: int) -> dict:
+        d = self.datasets[i % len(self.datasets)]
+        return {"video": d[(i // len(self.datasets)) % len(d)]["video"]}
+
+
+def training_clips(
+    sources: list[str], frames: int, size: int, crop: int | None = None, seed: int = 0
+) -> tuple[Dataset, Dataset]:
+    """(train, validation) clip sets from folders of videos and/or "synthetic"."""
+    from ..video.synthetic import SyntheticConfig, SyntheticVideos
+
+    train_sets: list[Dataset] = []
+    val_sets: list[Dataset] = []
+    for source in sources:
+        if source == "synthetic":
+            side = crop or size
+            train_sets.append(SyntheticVideos(SyntheticConfig(20000, frames, side, seed=seed)))
+            val_sets.append(SyntheticVideos(SyntheticConfig(16, frames, side, seed=seed + 10_000)))
+        else:
+            train_sets.append(VideoFolderClips(source, frames, size, crop, "train", seed=seed))
+            val_sets.append(VideoFolderClips(source, frames, size, crop, "val", seed=seed))
+    return MixedClips(*train_sets), torch.utils.data.ConcatDataset(
+        [MixedClips(v) for v in val_sets]
+    )

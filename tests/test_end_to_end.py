@@ -1,0 +1,93 @@
+"""The whole path, tiny: the demo pipeline and the `cvis` commands."""
+
+from __future__ import annotations
+
+import json
+
+import torch
+from typer.testing import CliRunner
+
+from compressed_vision.bench.demo import DEMO_PRESETS, run_demo
+from compressed_vision.cli import app
+
+runner = CliRunner()
+
+
+def test_demo_pipeline_runs_and_writes_its_table(tmp_path):
+    result = run_demo(DEMO_PRESETS["smoke"], tmp_path, torch.device("cpu"), show_progress=False)
+    rows = {r["input"]: r for r in result["rows"]}
+    assert rows["neural codes"]["compression rate"] == 48.0
+    assert 0 <= rows["neural codes"]["top-1 (%)"] <= 100
+    assert rows["neural codes"]["bytes on disk"] < rows["raw RGB"]["bytes on disk"]
+    saved = json.loads((tmp_path / "demo.json").read_text())
+    assert saved["rows"] == result["rows"]
+    assert "| input |" in (tmp_path / "demo.md").read_text()
+    assert (tmp_path / "codec.safetensors").is_file()
+
+
+def test_cli_train_encode_decode(tmp_path, clip_path):
+    ckpt = tmp_path / "codec.safetensors"
+    res = runner.invoke(
+        app,
+        [
+            "codec",
+            "train",
+            "--out",
+            str(ckpt),
+            "--steps",
+            "2",
+            "--batch",
+            "2",
+            "--frames",
+            "2",
+            "--size",
+            "32",
+            "--device",
+            "cpu",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    codes = tmp_path / "clip.npz"
+    res = runner.invoke(
+        app,
+        [
+            "codec",
+            "encode",
+            str(clip_path),
+            "--codec",
+            str(ckpt),
+            "--out",
+            str(codes),
+            "--device",
+            "cpu",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "CR 48.0" in res.output
+    res = runner.invoke(
+        app,
+        [
+            "codec",
+            "decode",
+            str(codes),
+            "--codec",
+            str(ckpt),
+            "--out",
+            str(tmp_path / "back.mp4"),
+            "--device",
+            "cpu",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "back.mp4").stat().st_size > 0
+
+
+def test_cli_reports_bad_input_without_a_traceback(tmp_path):
+    ckpt = tmp_path / "c.safetensors"
+    bad = tmp_path / "bad.mp4"
+    bad.write_text("garbage")
+    res = runner.invoke(
+        app, ["codec", "encode", str(bad), "--codec", str(ckpt), "--out", str(tmp_path / "x.npz")]
+    )
+    assert res.exit_code == 2
+    assert "no such checkpoint" in res.output
