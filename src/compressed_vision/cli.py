@@ -11,6 +11,7 @@ import typer
 
 from .errors import CVError
 from .official.cli import official_app
+from .store.cli import store_app
 
 app = typer.Typer(
     help="compressed_vision: train video networks on neural codes.", no_args_is_help=True
@@ -20,6 +21,7 @@ codec_app = typer.Typer(
 )
 app.add_typer(codec_app, name="codec")
 app.add_typer(official_app, name="official")
+app.add_typer(store_app, name="store")
 
 DeviceOpt = Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto (CUDA when available).")]
 
@@ -70,6 +72,7 @@ def codec_train(
         typer.Option(help="A folder of videos (recursive) or 'synthetic'; repeat to mix."),
     ] = None,
     preset: Annotated[str, typer.Option(help="Codec preset (see `cvis codec presets`).")] = "tiny",
+    channels: Annotated[int | None, typer.Option(help="Override the preset's base width.")] = None,
     steps: int = 1000,
     batch: int = 8,
     frames: Annotated[int, typer.Option(help="Frames per training clip.")] = 8,
@@ -162,3 +165,7 @@ def codec_decode(
     values, meta = load_code_file(codes)
     decode_to_file(load_codec(codec, dev), values, meta, out, dev)
     typer.echo(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    app()

@@ -87,10 +87,11 @@ class MultiCodebookVQ(nn.Module):
         codes = self.nearest(flat)  # (G, N)
         codes_bg = codes.transpose(0, 1).reshape(b, *grid, self.num_codebooks).movedim(-1, 1)
         quantized = self.lookup(codes_bg).to(z.dtype)
-        onehot = F.one_hot(codes, self.codebook_size).float()  # (G, N, K)
+        counts = torch.zeros(self.num_codebooks, self.codebook_size, device=z.device)
+        counts.scatter_add_(1, codes, torch.ones_like(codes, dtype=counts.dtype))  # (G, K)
         if self.training:
-            self._ema_update(flat, onehot)
-        probs = onehot.mean(1)
+            self._ema_update(flat, codes, counts)
+        probs = counts / codes.shape[1]
         perplexity = torch.exp(-(probs * (probs + 1e-10).log()).sum(-1))
         usage = (probs > 0).float().mean(-1)
         commitment = F.mse_loss(z, quantized.detach())
@@ -118,9 +119,11 @@ class MultiCodebookVQ(nn.Module):
         self.initialised.fill_(True)
 
     @torch.no_grad()
-    def _ema_update(self, flat: torch.Tensor, onehot: torch.Tensor) -> None:
-        count = _all_reduce(onehot.sum(1))  # (G, K)
-        summed = _all_reduce(onehot.transpose(1, 2) @ flat)  # (G, K, d)
+    def _ema_update(self, flat: torch.Tensor, codes: torch.Tensor, counts: torch.Tensor) -> None:
+        count = _all_reduce(counts.clone())  # (G, K)
+        summed = torch.zeros_like(self.ema_sum)
+        summed.scatter_add_(1, codes[..., None].expand(-1, -1, self.codebook_dim), flat)
+        summed = _all_reduce(summed)  # (G, K, d)
         self.ema_count.mul_(self.decay).add_(count, alpha=1 - self.decay)
         self.ema_sum.mul_(self.decay).add_(summed, alpha=1 - self.decay)
         total = self.ema_count.sum(-1, keepdim=True)

@@ -1,0 +1,234 @@
+"""Building a store from a manifest: resumable, with parallel worker processes on one machine
+and sharded by rank under `torchrun`.
+
+Resuming: a video is finished once its group is marked complete; a rerun skips finished
+videos (and recorded failures, unless `retry_failed`) and redoes the ones that were in flight.
+Since encoding is deterministic and the attrs hold nothing run-specific, the result is the
+store an uninterrupted run writes.
+
+Under `torchrun` (WORLD_SIZE > 1) rank r takes items r, r + W, r + 2W, ... of the manifest
+(sorted by id); the ranks meet (gloo barriers) after the root is written and at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from datetime import timedelta
+from multiprocessing import get_context
+from typing import Any
+
+import fsspec
+import torch
+import torch.distributed as dist
+import zarr
+from tqdm.auto import tqdm
+
+from ..codec.checkpoint import codec_fingerprint
+from ..codec.config import CodecConfig
+from ..codec.model import VideoCodec
+from ..errors import CVError
+from .layout import FAILURES, FORMAT, VERSION, VIDEOS, is_memory, open_root
+from .manifest import Item, Manifest
+from .reader import CodeStore
+from .writer import BuildSpec, encode_item
+
+ItemHook = Callable[[Item, str | None], None]
+
+
+@dataclass(frozen=True)
+class BuildSummary:
+    """This process's share of the work, and the whole store's state at the end."""
+
+    items: int  # items of the manifest given to this process
+    skipped: int  # finished (or failed) in an earlier run
+    encoded: int
+    failed: int
+    videos_in_store: int
+    failures_in_store: int
+
+
+def root_attrs(codec: VideoCodec, spec: BuildSpec) -> dict[str, Any]:
+    """The root attrs of a store built with this codec and spec (JSON-normalised)."""
+    attrs = {
+        "format": FORMAT,
+        "version": VERSION,
+        "codec": codec.config.to_dict(),
+        "codec_fingerprint": codec_fingerprint(codec),
+        "size": spec.size,
+        "fps": spec.fps,
+        "chunk_steps": spec.chunk_steps,
+        "classes": list(spec.classes),
+        "frame_classes": list(spec.frame_classes),
+    }
+    return json.loads(json.dumps(attrs))
+
+
+def prepare_root(
+    url: str, codec: VideoCodec, spec: BuildSpec, storage_options: dict | None = None
+) -> zarr.Group:
+    """Create the store, or check that an existing one was built with the same codec and
+    settings (so resuming can never mix codes of two codecs)."""
+    fs, path = fsspec.core.url_to_fs(url, **(storage_options or {}))
+    if fs.isdir(path) and fs.ls(path) and not fs.exists(f"{path.rstrip('/')}/zarr.json"):
+        raise CVError("exists, is not empty and is not a code store: choose another --out", url)
+    root = open_root(url, "a", storage_options)
+    expected, found = root_attrs(codec, spec), root.attrs.asdict()
+    if not found:
+        root.update_attributes(expected)
+        root.require_group(VIDEOS)
+        root.require_group(FAILURES)
+        return root
+    if found.get("format") != FORMAT:
+        raise CVError("exists and is not a code store", url)
+    if found.get("codec_fingerprint") != expected["codec_fingerprint"]:
+        raise CVError(
+            f"this store was built with another codec ({found.get('codec_fingerprint')}; "
+            f"this one is {expected['codec_fingerprint']}): use a new --out",
+            url,
+        )
+    changed = [f"{k}={found.get(k)!r}" for k in expected if found.get(k) != expected[k]]
+    if changed:
+        raise CVError(f"this store was built with other settings ({', '.join(changed)})", url)
+    return root
+
+
+def pending(store: CodeStore, items: tuple[Item, ...], retry_failed: bool) -> list[Item]:
+    """The items a run still has to do."""
+    done = {e.key for e in store.entries()}
+    if not retry_failed:
+        done |= set(store.failures())
+    return [i for i in items if i.key not in done]
+
+
+def _distributed() -> tuple[int, int, bool]:
+    """(rank, world size, whether we initialised the process group here)."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size(), False
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        # The ranks wait for the slowest shard at the end: allow a long wait.
+        dist.init_process_group("gloo", timeout=timedelta(days=7))
+        return dist.get_rank(), dist.get_world_size(), True
+    return 0, 1, False
+
+
+def _barrier(world: int) -> None:
+    if world > 1:
+        dist.barrier()
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(
+    config: dict, state: dict, device: str, url: str, options: dict | None, spec: BuildSpec
+) -> None:
+    torch.set_num_threads(1)
+    codec = VideoCodec(CodecConfig.from_dict(config))
+    codec.load_state_dict(state)
+    _WORKER.update(
+        codec=codec.to(device).eval(),
+        device=torch.device(device),
+        root=open_root(url, "r+", options),
+        spec=spec,
+    )
+
+
+def _work(item: Item) -> str | None:
+    w = _WORKER
+    return encode_item(w["root"], item, w["codec"], w["device"], w["spec"])
+
+
+def _run_pool(
+    todo: list[Item],
+    codec: VideoCodec,
+    device: torch.device,
+    url: str,
+    options: dict | None,
+    spec: BuildSpec,
+    workers: int,
+) -> Iterator[tuple[Item, str | None]]:
+    """Yield (item, failure reason or None) as worker processes finish them."""
+    state = {k: v.detach().cpu() for k, v in codec.state_dict().items()}
+    init = (codec.config.to_dict(), state, str(device), url, options, spec)
+    pool = ProcessPoolExecutor(workers, get_context("spawn"), _init_worker, init)
+    try:
+        futures = {pool.submit(_work, item): item for item in todo}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+    finally:  # interrupted: drop the queued items, wait for those in flight
+        pool.shutdown(cancel_futures=True)
+
+
+def _device_for_rank(device: str | torch.device) -> torch.device:
+    device = torch.device(device)
+    if device.type == "cuda" and device.index is None and "LOCAL_RANK" in os.environ:
+        return torch.device("cuda", int(os.environ["LOCAL_RANK"]))
+    return device
+
+
+def build_store(
+    manifest: Manifest,
+    codec: VideoCodec,
+    out: str,
+    device: str | torch.device = "cpu",
+    workers: int = 1,
+    *,
+    size: int | None = None,
+    fps: float | None = None,
+    chunk_steps: int = 32,
+    retry_failed: bool = False,
+    storage_options: dict | None = None,
+    progress: bool = True,
+    on_item: ItemHook | None = None,
+) -> BuildSummary:
+    """Encode every item of `manifest` into the store at `out` (a path or fsspec URL).
+
+    Resumable (see the module docstring); bad items go to the store's failure list and the
+    job goes on. `workers` > 1 encodes in that many processes; under `torchrun` each rank
+    takes its shard. `on_item(item, reason)` is called after each item (reason None: stored).
+    """
+    out = str(out)
+    spec = BuildSpec(size, fps, chunk_steps, manifest.classes, manifest.frame_classes)
+    rank, world, created = _distributed()
+    try:
+        if is_memory(out) and (workers > 1 or world > 1):
+            raise CVError("an in-memory store cannot be shared by several processes", out)
+        device = _device_for_rank(device)
+        codec = codec.to(device).eval()
+        if rank == 0:
+            root = prepare_root(out, codec, spec, storage_options)
+        _barrier(world)
+        if rank != 0:
+            root = prepare_root(out, codec, spec, storage_options)
+        shard = manifest.items[rank::world]
+        todo = pending(CodeStore(out, storage_options), shard, retry_failed)
+        if workers > 1:
+            results = _run_pool(todo, codec, device, out, storage_options, spec, workers)
+        else:
+            results = ((item, encode_item(root, item, codec, device, spec)) for item in todo)
+        failed = 0
+        with tqdm(total=len(todo), desc="store build", disable=not progress or rank != 0) as bar:
+            for item, reason in results:
+                failed += reason is not None
+                if reason is not None:
+                    bar.write(f"failed: {item.id}: {reason}")
+                bar.update()
+                if on_item is not None:
+                    on_item(item, reason)
+        _barrier(world)
+        store = CodeStore(out, storage_options)
+        return BuildSummary(
+            len(shard),
+            len(shard) - len(todo),
+            len(todo) - failed,
+            failed,
+            len(store.entries()),
+            len(store.failures()),
+        )
+    finally:
+        if created:
+            dist.destroy_process_group()

@@ -1,0 +1,130 @@
+"""`cvis store ...`: build, inspect and verify code stores (a thin layer over the API)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import CVError
+
+store_app = typer.Typer(
+    help="Compress a video dataset once into a store of codes; inspect and verify it.",
+    no_args_is_help=True,
+)
+
+JsonOpt = Annotated[Path | None, typer.Option("--json", help="Also write the result here.")]
+
+
+def _fail(e: CVError) -> None:
+    typer.secho(f"error: {e}", fg="red", err=True)
+    raise typer.Exit(code=2)
+
+
+def _write_json(path: Path | None, result: dict) -> None:
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(result, indent=2) + "\n")
+
+
+@store_app.command("build")
+def build(
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="A folder of videos (label = parent folder), a Kinetics-style .csv, a "
+            "COIN-style .json, or 'synthetic[?num_videos=N&frames=F&segments=S&seed=X]'."
+        ),
+    ],
+    codec: Annotated[Path, typer.Option(help="Codec checkpoint (.safetensors).")],
+    out: Annotated[str, typer.Option(help="The store: a path or an fsspec URL.")],
+    root: Annotated[
+        Path | None,
+        typer.Option(help="Where the videos of a .csv/.json are (default: its folder)."),
+    ] = None,
+    split: Annotated[str | None, typer.Option(help="Only this split of a .csv/.json.")] = None,
+    size: Annotated[
+        int | None, typer.Option(help="Resize (cover + centre crop) to size x size; default: keep.")
+    ] = None,
+    fps: Annotated[float | None, typer.Option(help="Resample to this frame rate.")] = None,
+    workers: Annotated[int, typer.Option(help="Encoding processes on this machine.")] = 1,
+    chunk_steps: Annotated[int, typer.Option(help="Code steps per stored chunk.")] = 32,
+    retry_failed: Annotated[bool, typer.Option(help="Retry items that failed before.")] = False,
+    device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")] = "auto",
+    report: JsonOpt = None,
+) -> None:
+    """Encode a dataset into a store: streamed, resumable (rerun the same command), bad
+    videos recorded as failures; under `torchrun` the work is sharded by rank."""
+    from ..codec import load_codec
+    from ..runtime import resolve_device
+    from .build import build_store
+    from .manifest import manifest_from_source
+
+    try:
+        manifest = manifest_from_source(source, root, split)
+        dev = resolve_device(device)
+        summary = build_store(
+            manifest,
+            load_codec(codec, dev),
+            out,
+            dev,
+            workers,
+            size=size,
+            fps=fps,
+            chunk_steps=chunk_steps,
+            retry_failed=retry_failed,
+        )
+    except CVError as e:
+        _fail(e)
+    typer.echo(
+        f"{out}: {summary.encoded} encoded, {summary.skipped} already done, "
+        f"{summary.failed} failed in this run; the store holds {summary.videos_in_store} "
+        f"videos and {summary.failures_in_store} failures"
+    )
+    _write_json(report, summary.__dict__)
+
+
+@store_app.command("info")
+def info(store: str, report: JsonOpt = None) -> None:
+    """Size on disk, videos, failures, compression rate and codec of a store."""
+    from .info import store_info
+
+    try:
+        result = store_info(store)
+    except CVError as e:
+        _fail(e)
+    mib = 2**20
+    typer.echo(
+        f"{result['store']}: {result['videos']} videos ({result['hours']:.2f} h, "
+        f"{result['frames']} frames), {len(result['failures'])} failures, "
+        f"{len(result['incomplete'])} incomplete\n"
+        f"on disk {result['bytes_on_disk'] / mib:.2f} MiB; sources "
+        f"{result['source_bytes'] / mib:.2f} MiB; raw uint8 frames "
+        f"{result['raw_uint8_bytes'] / mib:.2f} MiB ({result['raw_over_disk']:.0f}x)\n"
+        f"compression rate {result['compression_rate']:.1f}; codec "
+        f"{result['codec_fingerprint']} {result['codec']}"
+    )
+    for failure in result["failures"]:
+        typer.echo(f"  failed: {failure['id']}: {failure['reason']}")
+    _write_json(report, result)
+
+
+@store_app.command("verify")
+def verify(store: str, report: JsonOpt = None) -> None:
+    """Re-check every video's checksum; exit code 1 when anything is damaged."""
+    from .info import verify_store
+
+    try:
+        result = verify_store(store)
+    except CVError as e:
+        _fail(e)
+    for key, problem in result["damaged"].items():
+        typer.secho(f"  damaged: {key}: {problem}", fg="red")
+    typer.echo(
+        f"{result['store']}: {result['checked']} videos checked, {len(result['damaged'])} damaged"
+    )
+    _write_json(report, result)
+    if not result["ok"]:
+        raise typer.Exit(code=1)

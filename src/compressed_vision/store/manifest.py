@@ -1,0 +1,246 @@
+"""Manifests: the list of videos to put in a store, with their labels, from a source dataset.
+
+- `folder_manifest`: every file under a folder, recursively (hidden files skipped); the label
+  is the name of the file's parent folder (the UCF-101 layout). Files PyAV cannot read end
+  up in the store's failure list.
+- `kinetics_manifest`: a CSV with columns label, youtube_id, time_start, time_end (and
+  optionally split). The video is looked up by file name anywhere under `root`: first
+  `{youtube_id}_{time_start:06d}_{time_end:06d}.mp4`, an already trimmed clip that is used
+  whole; else `{youtube_id}.mp4`, the full video, trimmed to [time_start, time_end) seconds.
+  A row with an empty label or no video file becomes a failure of that item.
+- `coin_manifest`: a JSON {"database": {id: {"class": ..., "subset": ..., "annotation":
+  [{"segment": [start_s, end_s], "label": ...}, ...]}}} (the COIN layout); the video is
+  `{id}.<any extension>` under `root`; the segments give per-frame labels.
+- `synthetic_manifest`: the procedural dataset of `video.synthetic`, so no files are needed.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode
+
+from ..errors import CVError
+from ..video.synthetic import CLASS_NAMES, SyntheticConfig
+from .layout import video_key
+
+Segment = tuple[float, float, str]  # (start seconds, end seconds, label)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One video of a manifest. `error` is a problem found while reading the manifest: the
+    item is recorded as a failure without being read."""
+
+    id: str
+    source: str
+    label: str | None = None
+    segments: tuple[Segment, ...] = ()
+    start: float | None = None  # trim the source to [start, end) seconds
+    end: float | None = None
+    split: str | None = None
+    error: str | None = None
+
+    @property
+    def key(self) -> str:
+        return video_key(self.id)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """Items sorted by id (unique), the class names of whole-video labels and of per-frame
+    labels (a label's index in these lists is what the store and the datasets use)."""
+
+    items: tuple[Item, ...]
+    classes: tuple[str, ...]
+    frame_classes: tuple[str, ...] = ()
+    description: str = ""
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+def make_manifest(
+    items: list[Item],
+    description: str,
+    classes: tuple[str, ...] | None = None,
+    frame_classes: tuple[str, ...] | None = None,
+) -> Manifest:
+    """Sort by id, keep the first of duplicate ids, and collect the class names (sorted)
+    unless given."""
+    unique: dict[str, Item] = {}
+    for item in items:
+        unique.setdefault(item.id, item)
+    ordered = tuple(sorted(unique.values(), key=lambda i: i.id))
+    if classes is None:
+        classes = tuple(sorted({i.label for i in ordered if i.label is not None}))
+    if frame_classes is None:
+        frame_classes = tuple(sorted({s[2] for i in ordered for s in i.segments}))
+    return Manifest(ordered, classes, frame_classes, description)
+
+
+def _walk(root: Path) -> list[Path]:
+    """Every non-hidden file under `root`, in a stable (sorted) order."""
+    found = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found += [Path(folder) / f for f in sorted(files) if not f.startswith(".")]
+    return found
+
+
+def _need_dir(root: str | Path) -> Path:
+    root = Path(root)
+    if not root.is_dir():
+        raise CVError("is not a folder", root)
+    return root
+
+
+def folder_manifest(root: str | Path) -> Manifest:
+    """A folder of videos, label = parent folder's name (None for files directly in root)."""
+    root = _need_dir(root)
+    items = [
+        Item(
+            id=path.relative_to(root).as_posix(),
+            source=str(path),
+            label=None if path.parent == root else path.parent.name,
+        )
+        for path in _walk(root)
+    ]
+    return make_manifest(items, f"folder {root}")
+
+
+def kinetics_manifest(csv_path: str | Path, root: str | Path, split: str | None = None) -> Manifest:
+    """A Kinetics-style CSV (see the module docstring for how files are found and trimmed)."""
+    csv_path, root = Path(csv_path), _need_dir(root)
+    by_name: dict[str, Path] = {}
+    for path in _walk(root):
+        by_name.setdefault(path.name, path)
+    try:
+        with open(csv_path, newline="") as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise CVError(f"cannot read the CSV ({e})", csv_path) from e
+    need = {"label", "youtube_id", "time_start", "time_end"}
+    if not rows or not need <= set(rows[0]):
+        raise CVError(f"a Kinetics CSV needs the columns {sorted(need)}", csv_path)
+    items = []
+    for line, row in enumerate(rows, start=2):
+        if split is not None and row.get("split") != split:
+            continue
+        yid = row["youtube_id"].strip()
+        try:
+            start, end = float(row["time_start"]), float(row["time_end"])
+        except ValueError:
+            items.append(Item(yid, "", error=f"{csv_path} line {line}: bad time_start/time_end"))
+            continue
+        item_id = f"{yid}_{int(start):06d}_{int(end):06d}"
+        label = (row["label"] or "").strip() or None
+        common = {"label": label, "split": row.get("split") or None}
+        clip, full = by_name.get(f"{item_id}.mp4"), by_name.get(f"{yid}.mp4")
+        if label is None:
+            error = f"label missing in the CSV ({csv_path} line {line})"
+        elif clip is None and full is None:
+            error = f"video file not found under {root} (looked for {item_id}.mp4 and {yid}.mp4)"
+        elif clip is None and end <= start:
+            error = f"time_end <= time_start ({csv_path} line {line})"
+        else:
+            error = None
+        if error is not None or clip is not None:
+            source = str(clip or root / f"{item_id}.mp4")
+            items.append(Item(item_id, source, error=error, **common))
+        else:
+            items.append(Item(item_id, str(full), start=start, end=end, **common))
+    return make_manifest(items, f"kinetics csv {csv_path}")
+
+
+def coin_manifest(json_path: str | Path, root: str | Path, split: str | None = None) -> Manifest:
+    """A COIN-style JSON of annotated segments per video (see the module docstring)."""
+    json_path, root = Path(json_path), _need_dir(root)
+    try:
+        database = json.loads(Path(json_path).read_text())["database"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise CVError(f"not a COIN-style JSON with a 'database' ({e})", json_path) from e
+    by_stem: dict[str, Path] = {}
+    for path in _walk(root):
+        by_stem.setdefault(path.stem, path)
+    items = []
+    for vid, entry in database.items():
+        if split is not None and entry.get("subset") != split:
+            continue
+        try:
+            segments = tuple(
+                (float(a["segment"][0]), float(a["segment"][1]), str(a["label"]))
+                for a in entry.get("annotation", [])
+            )
+        except (KeyError, IndexError, TypeError, ValueError):
+            items.append(Item(vid, "", error=f"{json_path}: bad annotation for video {vid}"))
+            continue
+        path = by_stem.get(vid)
+        items.append(
+            Item(
+                vid,
+                str(path or root / vid),
+                label=entry.get("class"),
+                segments=segments,
+                split=entry.get("subset"),
+                error=None if path else f"video file not found under {root} (looked for {vid}.*)",
+            )
+        )
+    return make_manifest(items, f"coin json {json_path}")
+
+
+def synthetic_source(cfg: SyntheticConfig, index: int) -> str:
+    """The source string of synthetic item `index`: everything needed to render it."""
+    params = {f.name: getattr(cfg, f.name) for f in fields(cfg) if f.name != "num_videos"}
+    return f"synthetic:{index}?{urlencode(params)}"
+
+
+def parse_synthetic(spec: str) -> tuple[int | None, SyntheticConfig]:
+    """'synthetic[:INDEX][?key=value&...]' -> (index or None, config)."""
+    head, _, query = spec.partition("?")
+    _, _, index = head.partition(":")
+    types = {f.name: f.type for f in fields(SyntheticConfig)}
+    params = {}
+    for k, v in parse_qsl(query):
+        if k not in types:
+            raise CVError(f"unknown synthetic option {k!r}; choose from {sorted(types)}", spec)
+        params[k] = float(v) if types[k] == "float" else int(v)
+    return (int(index) if index else None), SyntheticConfig(**params)
+
+
+def synthetic_manifest(cfg: SyntheticConfig) -> Manifest:
+    """The synthetic dataset; whole-video labels of single-segment videos are known here,
+    those of multi-segment videos (their most frequent frame label) when rendered."""
+    items = [
+        Item(
+            f"synthetic-{i:06d}",
+            synthetic_source(cfg, i),
+            label=CLASS_NAMES[i % cfg.num_classes] if cfg.segments <= 1 else None,
+        )
+        for i in range(cfg.num_videos)
+    ]
+    frame_classes = CLASS_NAMES if cfg.segments > 1 else ()
+    return make_manifest(items, f"synthetic {cfg}", CLASS_NAMES, frame_classes)
+
+
+def manifest_from_source(
+    source: str | Path, root: str | Path | None = None, split: str | None = None
+) -> Manifest:
+    """Pick the manifest by the source: 'synthetic[?...]', a folder, a .csv or a .json
+    (`root` defaults to the file's folder)."""
+    text = str(source)
+    if text == "synthetic" or text.startswith(("synthetic?", "synthetic:")):
+        return synthetic_manifest(parse_synthetic(text)[1])
+    path = Path(source)
+    if path.is_dir():
+        return folder_manifest(path)
+    if not path.is_file():
+        raise CVError("no such file or folder", path)
+    if path.suffix.lower() == ".csv":
+        return kinetics_manifest(path, root or path.parent, split)
+    if path.suffix.lower() == ".json":
+        return coin_manifest(path, root or path.parent, split)
+    raise CVError("a source is a folder of videos, a .csv, a .json or 'synthetic'", path)
