@@ -19,7 +19,11 @@ app = typer.Typer(
 codec_app = typer.Typer(
     help="Train a neural video codec; encode and decode files.", no_args_is_help=True
 )
+bench_app = typer.Typer(
+    help="Benchmarks: tables (markdown + JSON) and plots.", no_args_is_help=True
+)
 app.add_typer(codec_app, name="codec")
+app.add_typer(bench_app, name="bench")
 app.add_typer(official_app, name="official")
 app.add_typer(store_app, name="store")
 
@@ -165,6 +169,28 @@ def codec_decode(
     values, meta = load_code_file(codes)
     decode_to_file(load_codec(codec, dev), values, meta, out, dev)
     typer.echo(f"wrote {out}")
+
+
+@bench_app.command("rd")
+@friendly_errors
+def bench_rd(
+    clips: Annotated[Path, typer.Argument(help="Folder of video clips (recursive).")],
+    codec: Annotated[list[Path], typer.Option(help="Codec checkpoint; repeat for several.")],
+    out: Annotated[Path, typer.Option(help="Folder for rd.json, rd.md and rd.png.")] = Path(
+        "results"
+    ),
+    frames: int = 32,
+    size: int = 128,
+    device: DeviceOpt = "auto",
+) -> None:
+    """PSNR and MS-SSIM vs rate for neural codecs, JPEG, H.264 and HEVC at the same bytes."""
+    from .bench.rd import run_rd
+    from .runtime import resolve_device
+
+    command = "cvis " + " ".join(sys.argv[1:])
+    _, table = run_rd(clips, codec, out, resolve_device(device), frames, size, command)
+    typer.echo(table)
+    typer.echo(f"written: {out / 'rd.md'}, {out / 'rd.json'}, {out / 'rd.png'}")
 
 
 if __name__ == "__main__":

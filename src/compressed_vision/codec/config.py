@@ -23,7 +23,8 @@ class CodecConfig:
     res_blocks: int = 2
     ema_decay: float = 0.99
     commitment: float = 0.25
-    dead_code_threshold: float = 1.0  # restart codes used less than this often per batch (EMA)
+    dead_code_threshold: float = 0.03  # restart codes whose EMA usage < this x the mean usage
+    cosine: bool = True  # quantise unit-length blocks (see MultiCodebookVQ.normalise)
 
     def __post_init__(self) -> None:
         for name in ("spatial_factor", "temporal_factor", "codebook_size"):
@@ -67,25 +68,21 @@ def compression_rate(
     return (t * h * w * 3 * 8) / (num_indices * math.log2(codebook_size))
 
 
-def _rate_preset(spatial: int, temporal: int, codebooks: int, size: int = 1024) -> CodecConfig:
-    return CodecConfig(
-        spatial_factor=spatial,
-        temporal_factor=temporal,
-        num_codebooks=codebooks,
-        codebook_size=size,
-    )
+def _rate_preset(spatial: int, temporal: int, codebooks: int) -> CodecConfig:
+    return CodecConfig(spatial_factor=spatial, temporal_factor=temporal, num_codebooks=codebooks)
 
 
-# Keyed by compression rate. Exact CRs (any input size divisible by the factors):
-# one code position covers s*s*t pixels = 24*s*s*t bits, and holds G*log2(K) bits.
+# Keyed by (approximate) compression rate, with codebooks of 256 entries (8 bits an index).
+# One code position covers s*s*t pixels = 24*s*s*t bits and holds G*8 bits, so the exact
+# CR, for any input size divisible by the factors, is 3*s*s*t/G:
 PRESETS: dict[str, CodecConfig] = {
-    "tiny": CodecConfig(channels=32, num_codebooks=4, codebook_size=256, codebook_dim=8),  # 48x
-    "cr30": _rate_preset(8, 1, 5),  # 1536 / 50 = 30.72x
-    "cr60": _rate_preset(8, 2, 5),  # 3072 / 50 = 61.44x
-    "cr120": _rate_preset(8, 4, 5),  # 6144 / 50 = 122.88x
-    "cr240": _rate_preset(16, 2, 5),  # 12288 / 50 = 245.76x
-    "cr480": _rate_preset(16, 4, 5),  # 24576 / 50 = 491.52x
-    "cr800": _rate_preset(16, 4, 3),  # 24576 / 30 = 819.2x
+    "tiny": CodecConfig(channels=32, num_codebooks=4, codebook_dim=8),  # 8x, t1, G4: 48x
+    "cr30": _rate_preset(8, 1, 6),  # 32x
+    "cr60": _rate_preset(8, 2, 6),  # 64x
+    "cr120": _rate_preset(8, 4, 6),  # 128x
+    "cr240": _rate_preset(16, 2, 6),  # 256x
+    "cr480": _rate_preset(16, 4, 6),  # 512x
+    "cr800": _rate_preset(16, 4, 4),  # 768x
 }
 
 

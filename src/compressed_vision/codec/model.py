@@ -100,6 +100,7 @@ class VideoCodec(nn.Module):
             cfg.codebook_dim,
             cfg.ema_decay,
             cfg.dead_code_threshold,
+            cfg.cosine,
         )
         self.decoder = Decoder(cfg)
 
@@ -154,10 +155,7 @@ class VideoCodec(nn.Module):
         codes = []
         for start in range(0, video.shape[2], step):
             z = self.encoder(video[:, :, start : start + step] - 0.5)
-            flat = self.quantizer._flatten(z.float())
-            idx = self.quantizer.nearest(flat)  # (G, N)
-            b, _, *grid = z.shape
-            codes.append(idx.transpose(0, 1).reshape(b, *grid, self.num_codebooks).movedim(-1, 1))
+            codes.append(self.quantizer.codes_of(z))
         return torch.cat(codes, dim=2)
 
     def quantize(self, codes: torch.Tensor) -> torch.Tensor:

@@ -25,6 +25,9 @@ class QuantizerOutput:
     usage: torch.Tensor  # (G,) fraction of codes used in the batch
 
 
+RECENT_DECAY = 0.9  # the usage EMA that decides which codes are dead
+
+
 def _all_reduce(x: torch.Tensor) -> torch.Tensor:
     if dist.is_available() and dist.is_initialized():
         dist.all_reduce(x)
@@ -40,10 +43,12 @@ class MultiCodebookVQ(nn.Module):
         codebook_size: int,
         codebook_dim: int,
         decay: float = 0.99,
-        dead_code_threshold: float = 0.05,
+        dead_code_threshold: float = 0.03,
+        cosine: bool = True,
         eps: float = 1e-5,
     ):
         super().__init__()
+        self.cosine = cosine
         self.num_codebooks, self.codebook_size, self.codebook_dim = (
             num_codebooks,
             codebook_size,
@@ -54,12 +59,28 @@ class MultiCodebookVQ(nn.Module):
         self.register_buffer("embeddings", torch.randn(shape) * 0.1)
         self.register_buffer("ema_count", torch.ones(num_codebooks, codebook_size))
         self.register_buffer("ema_sum", self.embeddings.clone())
+        self.register_buffer("recent_use", torch.ones(num_codebooks, codebook_size))
         self.register_buffer("initialised", torch.zeros((), dtype=torch.bool))
 
     def _flatten(self, z: torch.Tensor) -> torch.Tensor:
         """(B, G*d, T, H, W) -> (G, N, d)."""
         g, d = self.num_codebooks, self.codebook_dim
         return z.movedim(1, -1).reshape(-1, g, d).transpose(0, 1)
+
+    def normalise(self, z: torch.Tensor) -> torch.Tensor:
+        """With `cosine`, each codebook's d-dim block is scaled to unit length (codes then live
+        on a sphere, which keeps the codebooks from collapsing); else `z` as it is."""
+        if not self.cosine:
+            return z
+        b, _, *grid = z.shape
+        blocks = z.reshape(b, self.num_codebooks, self.codebook_dim, *grid)
+        return F.normalize(blocks, dim=2).reshape(z.shape)
+
+    def codes_of(self, z: torch.Tensor) -> torch.Tensor:
+        """Encoder output (B, G*d, T, H, W) -> codes (B, G, T, H, W), without any update."""
+        b, _, *grid = z.shape
+        codes = self.nearest(self._flatten(self.normalise(z.float())))  # (G, N)
+        return codes.transpose(0, 1).reshape(b, *grid, self.num_codebooks).movedim(-1, 1)
 
     def nearest(self, flat: torch.Tensor) -> torch.Tensor:
         """(G, N, d) -> (G, N) indices of the nearest codebook entries."""
@@ -80,6 +101,7 @@ class MultiCodebookVQ(nn.Module):
         return vecs.reshape(b, *grid, g * self.codebook_dim).movedim(-1, 1)
 
     def forward(self, z: torch.Tensor) -> QuantizerOutput:
+        z = self.normalise(z)
         b, _, *grid = z.shape
         flat = self._flatten(z.detach().float())
         if self.training:
@@ -98,6 +120,9 @@ class MultiCodebookVQ(nn.Module):
         quantized = z + (quantized - z).detach()
         return QuantizerOutput(quantized, codes_bg, commitment, perplexity, usage)
 
+    def normalise_entries(self, entries: torch.Tensor) -> torch.Tensor:
+        return F.normalize(entries, dim=-1) if self.cosine else entries
+
     @torch.no_grad()
     def _random_vectors(self, flat: torch.Tensor, count: int) -> torch.Tensor:
         """`count` encoder outputs per codebook, drawn on rank 0 and shared: (G, count, d)."""
@@ -113,9 +138,11 @@ class MultiCodebookVQ(nn.Module):
         if bool(self.initialised):
             return
         vecs = self._random_vectors(flat, self.codebook_size)
+        per_code = flat.shape[1] / self.codebook_size  # expected usage per batch
         self.embeddings.copy_(vecs)
-        self.ema_sum.copy_(vecs)
-        self.ema_count.fill_(1.0)
+        self.ema_sum.copy_(vecs * per_code)
+        self.ema_count.fill_(per_code)
+        self.recent_use.fill_(per_code)
         self.initialised.fill_(True)
 
     @torch.no_grad()
@@ -128,10 +155,16 @@ class MultiCodebookVQ(nn.Module):
         self.ema_sum.mul_(self.decay).add_(summed, alpha=1 - self.decay)
         total = self.ema_count.sum(-1, keepdim=True)
         smoothed = (self.ema_count + self.eps) / (total + self.codebook_size * self.eps) * total
-        self.embeddings.copy_(self.ema_sum / smoothed[..., None])
-        dead = self.ema_count < self.dead_code_threshold  # identical on every rank
+        self.embeddings.copy_(self.normalise_entries(self.ema_sum / smoothed[..., None]))
+        # Dead codes: a fast EMA of usage (about the last 30 batches) below a fraction of the
+        # mean usage. The decision uses all-reduced counts, so it is identical on every rank.
+        self.recent_use.mul_(RECENT_DECAY).add_(count, alpha=1 - RECENT_DECAY)
+        mean_use = self.recent_use.sum(-1, keepdim=True) / self.codebook_size
+        dead = self.recent_use < self.dead_code_threshold * mean_use
         if dead.any():
             fresh = self._random_vectors(flat, self.codebook_size)  # (G, K, d)
+            restart = (total / self.codebook_size).expand_as(self.ema_count)[dead]
             self.embeddings[dead] = fresh[dead]
-            self.ema_sum[dead] = fresh[dead]
-            self.ema_count[dead] = 1.0
+            self.ema_sum[dead] = fresh[dead] * restart[:, None]
+            self.ema_count[dead] = restart
+            self.recent_use[dead] = mean_use.expand_as(self.recent_use)[dead]

@@ -1,0 +1,149 @@
+"""Rate-distortion: neural codecs against JPEG, H.264 and HEVC on the same clips, at the
+same bytes.
+
+Each neural codec encodes every clip; its rate is the bytes its lossless stage writes
+(zstd), beside the paper's index CR and the entropy bound. Each classical codec is then
+rate-matched to exactly those bytes on the same clip, so every row of a group is at the
+same size. Quality: PSNR and MS-SSIM on the decoded uint8 frames.
+"""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ..baselines import METHODS, at_rate, frames_ms_ssim, frames_psnr
+from ..codec import VideoCodec, load_codec
+from ..codec.data import find_videos
+from ..codec.files import frames_to_tensor, tensor_to_frames
+from ..codec.rate import rate_figures
+from ..video.io import read_video
+from .report import markdown_table, write_report
+
+
+def load_clips(folder: str | Path, frames: int, size: int) -> dict[str, np.ndarray]:
+    """The first `frames` frames of every video under `folder`, centre-cropped to `size`."""
+    return {p.stem: read_video(p, count=frames, size=size) for p in find_videos(folder)}
+
+
+@torch.no_grad()
+def neural_row(codec: VideoCodec, clip: np.ndarray, device: torch.device) -> dict[str, Any]:
+    codes = codec.encode(frames_to_tensor(clip).to(device))
+    t, h, w = clip.shape[:3]
+    recon = tensor_to_frames(codec.decode(codes)[:, :, :t, :h, :w])
+    rates = rate_figures(codes[0].cpu(), codec.codebook_size, t, h, w)
+    return {
+        "psnr": frames_psnr(clip, recon),
+        "ms_ssim": frames_ms_ssim(clip, recon),
+        "cr": rates.zstd_cr,
+        "index_cr": rates.index_cr,
+        "entropy_cr": rates.entropy_cr,
+        "bytes": rates.zstd_bytes,
+    }
+
+
+def baseline_row(clip: np.ndarray, method: str, target_cr: float) -> dict[str, Any]:
+    res = at_rate(clip, method, target_cr)
+    return {
+        "psnr": frames_psnr(clip, res.frames),
+        "ms_ssim": frames_ms_ssim(clip, res.frames),
+        "cr": res.achieved_cr,
+        "bytes": res.payload_bytes,
+        "reachable": res.reachable,
+        "setting": res.setting,
+    }
+
+
+def _mean(rows: list[dict[str, Any]], key: str) -> float:
+    return float(np.mean([r[key] for r in rows]))
+
+
+def rd_benchmark(
+    clips: dict[str, np.ndarray], codec_paths: list[Path], device: torch.device
+) -> dict[str, Any]:
+    """Per codec: the neural figures per clip and each baseline at the same bytes."""
+    groups = []
+    for path in codec_paths:
+        codec = load_codec(path, device)
+        per_clip = {}
+        for name, clip in tqdm(clips.items(), desc=f"rd {Path(path).stem}", leave=False):
+            row = {"neural": neural_row(codec, clip, device)}
+            for method in METHODS:
+                row[method] = baseline_row(clip, method, row["neural"]["cr"])
+            per_clip[name] = row
+        groups.append({"codec": str(path), "config": codec.config.to_dict(), "clips": per_clip})
+    return {"groups": groups, "machine": f"{platform.platform()}, {platform.machine()}"}
+
+
+def summary_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for group in result["groups"]:
+        clips = list(group["clips"].values())
+        for method in ("neural", *METHODS):
+            per = [c[method] for c in clips]
+            reach = all(p.get("reachable", True) for p in per)
+            rows.append(
+                {
+                    "codec": Path(group["codec"]).stem,
+                    "method": method,
+                    "mean CR": round(_mean(per, "cr"), 1),
+                    "PSNR (dB)": round(_mean(per, "psnr"), 2),
+                    "MS-SSIM": round(_mean(per, "ms_ssim"), 4),
+                    "note": "" if reach else "rate unreachable: smallest setting shown",
+                }
+            )
+    return rows
+
+
+def plot_rd(result: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for method in ("neural", *METHODS):
+        pts = sorted(
+            (
+                _mean(list(c[method] for c in g["clips"].values()), "cr"),
+                _mean(list(c[method] for c in g["clips"].values()), "psnr"),
+            )
+            for g in result["groups"]
+        )
+        ax.plot(*zip(*pts, strict=True), marker="o", label=method)
+    ax.set_xscale("log")
+    ax.set_xlabel("compression rate (raw bytes / bytes written)")
+    ax.set_ylabel("PSNR (dB)")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def run_rd(
+    folder: Path,
+    codec_paths: list[Path],
+    out: Path,
+    device: torch.device,
+    frames: int = 32,
+    size: int = 128,
+    command: str = "",
+) -> tuple[dict, str]:
+    clips = load_clips(folder, frames, size)
+    result = rd_benchmark(clips, codec_paths, device)
+    result.update({"command": command, "inputs": {k: list(v.shape) for k, v in clips.items()}})
+    table = (
+        f"command: `{command}`\n\nmachine: {result['machine']}, {torch.get_num_threads()} threads\n\n"
+        f"inputs: {len(clips)} clips from {folder}, {frames} frames, {size}x{size} centre crop\n\n"
+        + markdown_table(summary_rows(result))
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    write_report(out, "rd", result, table)
+    plot_rd(result, out / "rd.png")
+    return result, table
