@@ -139,7 +139,8 @@ def run_rd(
     result = rd_benchmark(clips, codec_paths, device)
     result.update({"command": command, "inputs": {k: list(v.shape) for k, v in clips.items()}})
     table = (
-        f"command: `{command}`\n\nmachine: {result['machine']}, {torch.get_num_threads()} threads\n\n"
+        f"command: `{command}`\n\n"
+        f"machine: {result['machine']}, {torch.get_num_threads()} threads\n\n"
         f"inputs: {len(clips)} clips from {folder}, {frames} frames, {size}x{size} centre crop\n\n"
         + markdown_table(summary_rows(result))
     )

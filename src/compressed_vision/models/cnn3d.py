@@ -7,6 +7,8 @@ import math
 import torch
 from torch import nn
 
+from .heads import ClipHead, output_steps
+
 
 def _conv_bn(
     cin: int, cout: int, kernel: tuple[int, int, int], stride: tuple[int, int, int]
@@ -23,8 +25,9 @@ class Small3DCNN(nn.Module):
     """Stem (strided (1,3,3) convs when the input is `input_downsample` times finer than the
     latent grid; none for latents), three 3x3x3 conv blocks, global pooling, linear head.
 
-    With `frame_head=True` it pools only over space and returns per-frame logits
-    (B, num_classes, T) at the input's temporal resolution.
+    With `frame_head=True` it pools only over space and returns per-step logits
+    (B, num_classes, T / temporal_downsample); the first body conv strides time by
+    `temporal_downsample` (pixels: the codec's temporal factor, so both reach the code grid).
     """
 
     def __init__(
@@ -34,6 +37,7 @@ class Small3DCNN(nn.Module):
         width: int = 64,
         input_downsample: int = 1,
         frame_head: bool = False,
+        temporal_downsample: int = 1,
     ):
         super().__init__()
         stem: list[nn.Module] = []
@@ -44,15 +48,13 @@ class Small3DCNN(nn.Module):
             prev = max(out, 16)
         self.stem = nn.Sequential(*stem)
         self.body = nn.Sequential(
-            _conv_bn(prev, width, (3, 3, 3), (1, 1, 1)),
+            _conv_bn(prev, width, (3, 3, 3), (temporal_downsample, 1, 1)),
             _conv_bn(width, width, (3, 3, 3), (1, 1, 1)),
             _conv_bn(width, 2 * width, (3, 3, 3), (1, 2, 2)),
         )
-        self.frame_head = frame_head
-        self.head = nn.Linear(2 * width, num_classes)
+        self.temporal_downsample = temporal_downsample
+        self.head = ClipHead(2 * width, num_classes, frame_head)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.body(self.stem(x))
-        if self.frame_head:
-            return self.head(x.mean(dim=(3, 4)).transpose(1, 2)).transpose(1, 2)
-        return self.head(x.mean(dim=(2, 3, 4)))
+        steps = output_steps(x.shape[2], self.temporal_downsample)
+        return self.head(self.body(self.stem(x)), steps)

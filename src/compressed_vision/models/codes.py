@@ -1,4 +1,5 @@
-"""Turning code indices into a backbone's input: a frozen codebook lookup."""
+"""Turning code indices into a backbone's input: a frozen codebook lookup, or learned
+embeddings of the indices."""
 
 from __future__ import annotations
 
@@ -19,4 +20,20 @@ class CodebookLookup(nn.Module):
         if codes.ndim != 5 or codes.shape[1] != g:
             raise ValueError(f"expected codes (B, {g}, T, H, W), got {tuple(codes.shape)}")
         vecs = [self.embeddings[i][codes[:, i].long()] for i in range(g)]  # (B, T, H, W, d) each
+        return torch.cat(vecs, dim=-1).movedim(-1, 1)
+
+
+class IndexEmbedding(nn.Module):
+    """Codes (B, G, T, H, W) -> learned embeddings (B, G*dim, T, H, W): one trainable table
+    of `codebook_size` vectors per codebook, for training without the codec's codebooks."""
+
+    def __init__(self, num_codebooks: int, codebook_size: int, dim: int = 16):
+        super().__init__()
+        self.tables = nn.ModuleList(nn.Embedding(codebook_size, dim) for _ in range(num_codebooks))
+
+    def forward(self, codes: torch.Tensor) -> torch.Tensor:
+        g = len(self.tables)
+        if codes.ndim != 5 or codes.shape[1] != g:
+            raise ValueError(f"expected codes (B, {g}, T, H, W), got {tuple(codes.shape)}")
+        vecs = [table(codes[:, i].long()) for i, table in enumerate(self.tables)]
         return torch.cat(vecs, dim=-1).movedim(-1, 1)

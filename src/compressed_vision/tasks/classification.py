@@ -1,4 +1,5 @@
-"""Whole-video classification: the training step and the evaluation loop."""
+"""Whole-video classification: the task (a clip's target is its video's label), and the
+in-memory training helpers the demo uses."""
 
 from __future__ import annotations
 
@@ -11,6 +12,25 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from ..train_loop import LoopConfig, infinite_batches, to_device, train
+from .base import ClipTask, VideoRecord, need_classes, refuse
+
+
+class WholeVideo(ClipTask):
+    """Target: the clip's video label; held-out clips are also scored per video."""
+
+    name = "video"
+    by_video = True
+
+    def class_names(self, classes: list[str], frame_classes: list[str]) -> list[str]:
+        return need_classes(classes, "whole-video labels")
+
+    def check(self, videos: list[VideoRecord], where: str) -> None:
+        refuse([v for v in videos if v.label < 0], "have no label of the store's classes", where)
+
+    def make(
+        self, clip: torch.Tensor, variant: int, label: int, step_labels: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        return clip, torch.tensor(label)
 
 
 class TensorPairs(Dataset):
