@@ -27,6 +27,7 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(official_app, name="official")
 app.add_typer(store_app, name="store")
 
+CODEC_HELP = "A codec checkpoint, or a shipped codec: cr240 (256x) or cr30 (32x)."
 DeviceOpt = Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto (CUDA when available).")]
 
 
@@ -99,8 +100,9 @@ def codec_train(
     seed_everything(seed)
     train_set, val_set = training_clips(data or ["synthetic"], frames, size, crop, seed)
     loop = LoopConfig(steps=steps, lr=lr, checkpoint_every=checkpoint_every, amp=amp)
+    cfg = codec_preset(preset, **({"channels": channels} if channels else {}))
     _, history = train_codec(
-        codec_preset(preset),
+        cfg,
         infinite_batches(train_set, batch, seed),
         loop,
         resolve_device(device),
@@ -110,6 +112,20 @@ def codec_train(
     )
     last = history[-1]["psnr"] if history else float("nan")
     typer.echo(f"wrote {out} (last training PSNR {last:.2f} dB; log in {out}.log.json)")
+
+
+@codec_app.command("export")
+@friendly_errors
+def codec_export(
+    checkpoint: Path,
+    out: Path,
+    half: Annotated[bool, typer.Option(help="Store weights as float16.")] = True,
+) -> None:
+    """Write a codec for inference only (float16 weights by default: half the size)."""
+    from .codec import load_codec, save_codec
+
+    save_codec(out, load_codec(checkpoint), half=half)
+    typer.echo(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB)")
 
 
 @codec_app.command("presets")
@@ -128,8 +144,8 @@ def codec_presets() -> None:
 @friendly_errors
 def codec_encode(
     video: Path,
-    codec: Annotated[Path, typer.Option(help="Codec checkpoint.")],
     out: Annotated[Path, typer.Option(help="Code file to write (.npz).")],
+    codec: Annotated[str, typer.Option(help=CODEC_HELP)] = "cr240",
     size: Annotated[
         int | None, typer.Option(help="Resize (cover + centre crop) to this square size.")
     ] = None,
@@ -156,8 +172,8 @@ def codec_encode(
 @friendly_errors
 def codec_decode(
     codes: Path,
-    codec: Annotated[Path, typer.Option(help="Codec checkpoint.")],
     out: Annotated[Path, typer.Option(help="Video to write (.mp4).")],
+    codec: Annotated[str, typer.Option(help=CODEC_HELP)] = "cr240",
     device: DeviceOpt = "auto",
 ) -> None:
     """Decode a code file to an H.264 mp4."""
@@ -175,7 +191,7 @@ def codec_decode(
 @friendly_errors
 def bench_rd(
     clips: Annotated[Path, typer.Argument(help="Folder of video clips (recursive).")],
-    codec: Annotated[list[Path], typer.Option(help="Codec checkpoint; repeat for several.")],
+    codec: Annotated[list[str], typer.Option(help="A codec (path or shipped name); repeat.")],
     out: Annotated[Path, typer.Option(help="Folder for rd.json, rd.md and rd.png.")] = Path(
         "results"
     ),

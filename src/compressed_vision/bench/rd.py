@@ -64,7 +64,7 @@ def _mean(rows: list[dict[str, Any]], key: str) -> float:
 
 
 def rd_benchmark(
-    clips: dict[str, np.ndarray], codec_paths: list[Path], device: torch.device
+    clips: dict[str, np.ndarray], codec_paths: list[str | Path], device: torch.device
 ) -> dict[str, Any]:
     """Per codec: the neural figures per clip and each baseline at the same bytes."""
     groups = []
@@ -128,7 +128,7 @@ def plot_rd(result: dict[str, Any], path: Path) -> None:
 
 def run_rd(
     folder: Path,
-    codec_paths: list[Path],
+    codec_paths: list[str | Path],
     out: Path,
     device: torch.device,
     frames: int = 32,

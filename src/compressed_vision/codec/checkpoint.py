@@ -15,12 +15,30 @@ from .model import VideoCodec
 KIND = "codec"
 
 
-def save_codec(path: str | Path, codec: VideoCodec) -> Path:
-    return save_checkpoint(path, codec.state_dict(), KIND, codec.config.to_dict())
+# Codecs shipped inside the package (trained by `make weights`, see the README).
+SHIPPED = {"cr30": "codec_cr30.safetensors", "cr240": "codec_cr240.safetensors"}
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+
+
+def save_codec(path: str | Path, codec: VideoCodec, half: bool = False) -> Path:
+    """Write a codec; `half` stores float weights as float16 (half the size; they load back
+    into float32, and the rounded weights are then the codec)."""
+    state = codec.state_dict()
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+    return save_checkpoint(path, state, KIND, codec.config.to_dict())
+
+
+def resolve_codec_path(spec: str | Path) -> Path:
+    """A shipped codec's name ("cr30", "cr240") or a checkpoint path -> a path."""
+    if str(spec) in SHIPPED:
+        return WEIGHTS_DIR / SHIPPED[str(spec)]
+    return Path(spec)
 
 
 def load_codec(path: str | Path, device: str | torch.device = "cpu") -> VideoCodec:
-    """Rebuild a codec from one checkpoint file, in eval mode."""
+    """Rebuild a codec from one checkpoint file (or a shipped codec's name), in eval mode."""
+    path = resolve_codec_path(path)
     state, config = load_checkpoint(path, KIND)
     try:
         codec = VideoCodec(CodecConfig.from_dict(config))
