@@ -76,7 +76,7 @@ def _rate_preset(spatial: int, temporal: int, codebooks: int) -> CodecConfig:
 # One code position covers s*s*t pixels = 24*s*s*t bits and holds G*8 bits, so the exact
 # CR, for any input size divisible by the factors, is 3*s*s*t/G:
 PRESETS: dict[str, CodecConfig] = {
-    "tiny": CodecConfig(channels=32, num_codebooks=4, codebook_dim=8),  # 8x, t1, G4: 48x
+    "tiny": CodecConfig(channels=32, num_codebooks=4, codebook_dim=8, cosine=False),  # 48x
     "cr30": _rate_preset(8, 1, 6),  # 32x
     "cr60": _rate_preset(8, 2, 6),  # 64x
     "cr120": _rate_preset(8, 4, 6),  # 128x
