@@ -91,3 +91,29 @@ def test_cli_reports_bad_input_without_a_traceback(tmp_path):
     )
     assert res.exit_code == 2
     assert "no such checkpoint" in res.output
+
+
+def test_shipped_codecs_work_out_of_the_box(tmp_path, clip_path):
+    for name, cr in (("cr240", "CR 256.0"), ("cr30", "CR 32.0")):
+        codes = tmp_path / f"{name}.npz"
+        res = runner.invoke(
+            app,
+            [
+                "codec",
+                "encode",
+                str(clip_path),
+                "--out",
+                str(codes),
+                "--codec",
+                name,
+                "--device",
+                "cpu",
+            ],
+        )
+        assert res.exit_code == 0, res.output
+        assert cr in res.output
+    res = runner.invoke(
+        app,
+        ["codec", "encode", str(clip_path), "--out", str(tmp_path / "d.npz"), "--device", "cpu"],
+    )  # default: the shipped cr240
+    assert res.exit_code == 0 and "CR 256.0" in res.output
