@@ -86,6 +86,7 @@ def codec_train(
     lr: float = 2e-3,
     checkpoint_every: Annotated[int, typer.Option(help="Save + validate every N steps.")] = 200,
     resume: Annotated[bool, typer.Option(help="Continue the run saved at --out.")] = False,
+    ms_ssim: Annotated[float, typer.Option(help="Weight of a (1 - MS-SSIM) loss term.")] = 0.0,
     seed: int = 0,
     device: DeviceOpt = "auto",
     amp: Annotated[bool, typer.Option(help="bfloat16 autocast on CUDA.")] = False,
@@ -109,6 +110,7 @@ def codec_train(
         out,
         val_clips=val_set,
         resume=resume,
+        ms_ssim_weight=ms_ssim,
     )
     last = history[-1]["psnr"] if history else float("nan")
     typer.echo(f"wrote {out} (last training PSNR {last:.2f} dB; log in {out}.log.json)")
@@ -155,16 +157,19 @@ def codec_encode(
     """Encode a video file to codes, streaming (memory bounded by one encode window)."""
     from .codec import load_codec
     from .codec.files import encode_file, save_code_file
+    from .codec.rate import rate_figures
     from .runtime import resolve_device
 
     dev = resolve_device(device)
     model = load_codec(codec, dev)
     codes, meta = encode_file(model, video, dev, size=size, fps=fps)
     save_code_file(out, codes, meta)
-    cr = model.compression_rate((meta["frames"], meta["height"], meta["width"]))
+    rates = rate_figures(codes, model.codebook_size, meta["frames"], meta["height"], meta["width"])
     typer.echo(
-        f"{video}: {meta['frames']} frames -> codes {tuple(codes.shape)}, CR {cr:.1f}, "
-        f"{out.stat().st_size} bytes at {out}"
+        f"{video}: {meta['frames']} frames of {meta['height']}x{meta['width']} -> codes "
+        f"{tuple(codes.shape)}: CR {rates.index_cr:.1f} (indices), {rates.entropy_cr:.1f} "
+        f"(entropy bound), {rates.zstd_cr:.1f} (written: {rates.zstd_bytes} bytes of zstd "
+        f"vs {rates.index_bytes:.0f} of raw indices); {out.stat().st_size} bytes at {out}"
     )
 
 

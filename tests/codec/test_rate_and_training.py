@@ -62,7 +62,16 @@ def test_training_resumes_from_its_checkpoint(tmp_path):
     cfg = preset("tiny", channels=8)
     out = tmp_path / "c.safetensors"
     loop = LoopConfig(steps=2, warmup=1, checkpoint_every=1)
-    train_codec(cfg, infinite_batches(train_set, 2), loop, torch.device("cpu"), out, False, val_set)
+    train_codec(
+        cfg,
+        infinite_batches(train_set, 2),
+        loop,
+        torch.device("cpu"),
+        out,
+        False,
+        val_set,
+        ms_ssim_weight=0.1,
+    )
     assert out.exists() and state_path(out).exists()
     loop = LoopConfig(steps=4, warmup=1, checkpoint_every=1)
     codec, history = train_codec(

@@ -7,11 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import zstandard
 
 from ..errors import CVError, VideoError
 from ..video.io import Size, iter_video_chunks, probe_video, write_video
 from .checkpoint import codec_fingerprint
 from .model import VideoCodec
+from .rate import compress_codes, decompress_codes
 
 WINDOW = 16  # code steps per encode window: memory is bounded by it
 
@@ -47,6 +49,7 @@ def encode_file(
         frames += len(chunk)
         height, width = chunk.shape[1:3]
     meta = {
+        "codebook_size": codec.codebook_size,
         "source": str(path),
         "fps": fps or info.fps,
         "frames": frames,
@@ -58,12 +61,13 @@ def encode_file(
 
 
 def save_code_file(path: str | Path, codes: torch.Tensor, meta: dict) -> Path:
+    """Codes through our lossless stage (zstd), with their shape and metadata, in one .npz."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    k = meta["codebook_size"]
+    payload = np.frombuffer(compress_codes(codes, k), dtype=np.uint8)
     with open(path, "wb") as f:
-        np.savez_compressed(
-            f, codes=codes.numpy().astype(np.int16), meta=np.array(json.dumps(meta))
-        )
+        np.savez(f, zstd=payload, shape=np.array(codes.shape), meta=np.array(json.dumps(meta)))
     return path
 
 
@@ -71,9 +75,12 @@ def load_code_file(path: str | Path) -> tuple[torch.Tensor, dict]:
     path = Path(path)
     try:
         with np.load(path) as data:
-            return torch.from_numpy(data["codes"].astype(np.int64)), json.loads(str(data["meta"]))
-    except (OSError, KeyError, ValueError) as e:
+            meta = json.loads(str(data["meta"]))
+            shape = tuple(int(x) for x in data["shape"])
+            codes = decompress_codes(data["zstd"].tobytes(), shape, meta["codebook_size"])
+    except (OSError, KeyError, ValueError, zstandard.ZstdError) as e:
         raise CVError(f"not a code file written by `cvis codec encode` ({e})", path) from e
+    return torch.from_numpy(codes), meta
 
 
 def decode_to_file(

@@ -7,6 +7,7 @@ At each checkpoint the codec is measured on the held-out clips (PSNR).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,15 +23,21 @@ from .checkpoint import load_codec, save_codec
 from .config import CodecConfig
 from .metrics import psnr
 from .model import VideoCodec
+from .msssim import ms_ssim_loss
 
 
-def codec_step(codec: VideoCodec, batch: dict) -> tuple[torch.Tensor, dict[str, float]]:
+def codec_step(
+    codec: VideoCodec, batch: dict, ms_ssim_weight: float = 0.0
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """MSE + commitment, plus `ms_ssim_weight` * (1 - MS-SSIM) when it is non-zero."""
     video = batch["video"]
     out = codec(video)
     t, h, w = video.shape[-3:]
     recon = out.reconstruction[:, :, :t, :h, :w]
     mse = F.mse_loss(recon.float(), video.float())
     loss = mse + codec.config.commitment * out.vq.commitment_loss
+    if ms_ssim_weight:
+        loss = loss + ms_ssim_weight * ms_ssim_loss(recon.float(), video.float())
     metrics = {
         "psnr": float(-10 * torch.log10(mse.detach().clamp_min(1e-10))),
         "perplexity": float(out.vq.perplexity.mean()),
@@ -65,6 +72,7 @@ def train_codec(
     show_progress: bool = True,
     val_clips: Dataset | None = None,
     resume: bool = False,
+    ms_ssim_weight: float = 0.0,
 ) -> tuple[VideoCodec, list[dict[str, float]]]:
     """Train a codec on batches of {"video": (B, 3, T, H, W)}; saves to `out` if given.
 
@@ -95,7 +103,7 @@ def train_codec(
 
     history = train(
         codec,
-        codec_step,
+        functools.partial(codec_step, ms_ssim_weight=ms_ssim_weight),
         batches,
         loop,
         device,
