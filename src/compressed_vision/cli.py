@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from .errors import CVError
+from .augment.cli import augment_app
+from .cli_util import DeviceOpt, friendly_errors
 from .official.cli import official_app
 from .store.cli import store_app
 
@@ -26,24 +26,9 @@ app.add_typer(codec_app, name="codec")
 app.add_typer(bench_app, name="bench")
 app.add_typer(official_app, name="official")
 app.add_typer(store_app, name="store")
+app.add_typer(augment_app, name="augment")
 
 CODEC_HELP = "A codec checkpoint, or a shipped codec: cr240 (256x) or cr30 (32x)."
-DeviceOpt = Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto (CUDA when available).")]
-
-
-def friendly_errors(fn):
-    """Our errors (bad path, corrupt video, wrong checkpoint) end the command with a clear
-    message and exit code 2, not a traceback."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except CVError as e:
-            typer.secho(f"error: {e}", fg="red", err=True)
-            sys.exit(2)
-
-    return wrapper
 
 
 @app.command()

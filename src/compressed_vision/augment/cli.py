@@ -1,0 +1,122 @@
+"""`cvis augment ...`: train and evaluate latent augmenters (a thin layer over the API)."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..cli_util import DeviceOpt, friendly_errors
+
+augment_app = typer.Typer(
+    help="Augment in latent space: train an augmenter for a codec, and measure it.",
+    no_args_is_help=True,
+)
+
+DataOpt = Annotated[
+    list[str] | None,
+    typer.Option(help="A folder of videos (recursive) or 'synthetic'; repeat to mix."),
+]
+TYPES_HELP = "Comma-separated: flip, crop, brightness, saturation, contrast, rotation."
+
+
+@augment_app.command("train")
+@friendly_errors
+def train_cmd(
+    codec: Annotated[Path, typer.Option(help="Codec checkpoint the augmenter is for.")],
+    out: Annotated[Path, typer.Option(help="Augmenter checkpoint to write (.safetensors).")],
+    types: Annotated[
+        str, typer.Option(help=TYPES_HELP)
+    ] = "flip,crop,brightness,saturation,rotation",
+    data: DataOpt = None,
+    steps: int = 2000,
+    batch: int = 8,
+    frames: Annotated[
+        int, typer.Option(help="Frames per training clip (the augmenter works per code step).")
+    ] = 4,
+    size: Annotated[int, typer.Option(help="Videos are centre-cropped to this size.")] = 64,
+    crop: Annotated[int | None, typer.Option(help="Random crop size (default: size).")] = None,
+    lr: float = 2e-3,
+    width: Annotated[int, typer.Option(help="Channels of the correction network.")] = 48,
+    blocks: Annotated[int, typer.Option(help="Residual blocks of the correction network.")] = 3,
+    per_type: Annotated[bool, typer.Option(help="One network per type, not one shared.")] = False,
+    pixel_weight: Annotated[float, typer.Option(help="Weight of the decoded-pixel loss.")] = 1.0,
+    checkpoint_every: Annotated[
+        int, typer.Option(help="Save every N steps (0: at the end).")
+    ] = 500,
+    seed: int = 0,
+    device: DeviceOpt = "auto",
+    amp: Annotated[bool, typer.Option(help="bfloat16 autocast on CUDA.")] = False,
+) -> None:
+    """Train an augmenter for a codec: targets are the codec's latents of the transformed
+    clips, plus a loss on the decoded pixels."""
+    from ..codec import load_codec
+    from ..codec.data import training_clips
+    from ..runtime import resolve_device, seed_everything
+    from ..train_loop import LoopConfig, infinite_batches
+    from .network import AugmenterConfig
+    from .params import parse_types
+    from .train import train_augmenter
+
+    seed_everything(seed)
+    dev = resolve_device(device)
+    model = load_codec(codec, dev)
+    cfg = AugmenterConfig(model.latent_dim, parse_types(types), width, blocks, per_type=per_type)
+    train_set, _ = training_clips(data or ["synthetic"], frames, size, crop, seed)
+    loop = LoopConfig(steps=steps, lr=lr, checkpoint_every=checkpoint_every, amp=amp)
+    _, history = train_augmenter(
+        model, infinite_batches(train_set, batch, seed), loop, dev, cfg, out, pixel_weight, seed
+    )
+    last = history[-1] if history else {}
+    typer.echo(
+        f"wrote {out} (last step: decoded PSNR {last.get('psnr', float('nan')):.2f} dB, "
+        f"code agreement {last.get('agree', float('nan')):.3f}; log in {out}.log.json)"
+    )
+
+
+@augment_app.command("eval")
+@friendly_errors
+def eval_cmd(
+    codec: Annotated[Path, typer.Option(help="Codec checkpoint.")],
+    aug: Annotated[Path, typer.Option(help="Augmenter checkpoint trained for that codec.")],
+    types: Annotated[str | None, typer.Option(help=f"{TYPES_HELP} Default: all trained.")] = None,
+    data: DataOpt = None,
+    clips: Annotated[int, typer.Option(help="Held-out clips per data source.")] = 64,
+    frames: int = 8,
+    size: int = 64,
+    batch: int = 16,
+    bins: Annotated[int, typer.Option(help="Parameter-strength bins per type.")] = 3,
+    out_dir: Annotated[Path, typer.Option(help="Folder for the JSON, markdown and PNG.")] = Path(
+        "results"
+    ),
+    name: Annotated[str, typer.Option(help="File name of the results.")] = "augment_eval",
+    seed: int = 0,
+    device: DeviceOpt = "auto",
+) -> None:
+    """PSNR per type and strength against (a) encode(transform(x)), (b) nothing, (c) the
+    naive latent-grid op, (d) decode -> transform -> encode; latent error, code agreement,
+    speed. Writes NAME.json, NAME.md and NAME.png under --out-dir."""
+    from ..bench.report import markdown_table, write_report
+    from ..codec import load_codec
+    from ..runtime import resolve_device
+    from .evaluate import evaluate_augmenter, evaluation_clips, save_figure, table_sections
+    from .network import load_augmenter
+    from .params import parse_types
+
+    dev = resolve_device(device)
+    model = load_codec(codec, dev)
+    augmenter = load_augmenter(aug, model, dev)
+    kinds = parse_types(types) if types else None
+    videos = evaluation_clips(data or ["synthetic"], frames, size, clips, seed)
+    result = evaluate_augmenter(model, augmenter, videos, dev, kinds, batch, bins, seed)
+    table = "".join(
+        f"{title}\n\n{markdown_table(rows)}\n" for title, rows in table_sections(result)
+    )
+    payload = {"command": shlex.join(sys.argv), "codec": str(codec), "augmenter": str(aug)}
+    json_path, md_path = write_report(out_dir, name, payload | result, table)
+    png = save_figure(out_dir / f"{name}.png", model, augmenter, videos, kinds)
+    typer.echo(table)
+    typer.echo(f"written: {json_path}, {md_path}, {png}")

@@ -1,0 +1,204 @@
+"""The latent augmentation network.
+
+`LatentAugmenter` maps latents (B, D, T', H', W') and a batch of augmentations to the
+latents of the augmented videos, in two steps:
+
+1. the naive latent-grid operation (`latent_grid_op`): the geometric augmentations (flip,
+   crop + resize, rotation) resample the code grid through the same affine map as the
+   pixels; the photometric ones leave it as it is;
+2. a residual correction: a conv net whose blocks are FiLM-conditioned on an MLP embedding
+   of the conditioning vector (type one-hot + parameters), over the warped latents plus
+   three helper channels (the grid's y and x coordinates and the warp's valid-area mask).
+
+The codec's encoder maps each block of `temporal_factor` frames to one code step on its own,
+and every augmentation acts on each frame alike, so the latents of an augmented code step
+depend on that step only: the correction runs per code step (2D convs), which is also what
+keeps it cheap. Its last layer starts at zero, so an untrained augmenter is the naive op.
+One network serves every type, or (`per_type`) one network per type. A checkpoint records
+the fingerprint of its codec, and loading it with any other codec is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..checkpoint import load_checkpoint, save_checkpoint
+from ..codec import VideoCodec, codec_fingerprint
+from ..errors import CheckpointError, CVError, ShapeError
+from ..video.transforms import TRANSFORMS, warp_frames
+from .params import COND_DIM, Augmentation, conditioning, geometry, parse_types
+
+DEFAULT_TYPES = ("flip", "crop", "brightness", "saturation", "rotation")
+KIND = "augmenter"
+
+
+@dataclass(frozen=True)
+class AugmenterConfig:
+    """Shape of a latent augmenter. `latent_scale` (the latents' typical size) sets the
+    scale the network works at, and is measured on the codec before training."""
+
+    latent_dim: int
+    types: tuple[str, ...] = DEFAULT_TYPES
+    width: int = 48
+    blocks: int = 3
+    embed: int = 64
+    per_type: bool = False
+    latent_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "types", parse_types(self.types))
+        if min(self.latent_dim, self.width, self.blocks, self.embed) < 1:
+            raise ValueError("latent_dim, width, blocks and embed must be positive")
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "types": list(self.types)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> AugmenterConfig:
+        unknown = set(data) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown augmenter config keys: {sorted(unknown)}")
+        return cls(**{**data, "types": tuple(data.get("types", DEFAULT_TYPES))})
+
+
+def latent_grid_op(latents: torch.Tensor, aug: Augmentation) -> torch.Tensor:
+    """The naive operation: warp the code grid as the pixels are warped (flip, crop + resize,
+    rotation; bilinear, edge values outside); photometric augmentations leave it unchanged."""
+    h, w = latents.shape[-2:]
+    return warp_frames(latents, geometry(aug.to(latents.device), h, w), "border")
+
+
+class FiLMBlock(nn.Module):
+    """x + conv1x1(act(film(conv3x3(act(x)), e))), FiLM = per-channel scale and shift from e."""
+
+    def __init__(self, width: int, embed: int):
+        super().__init__()
+        self.conv = nn.Conv2d(width, width, 3, padding=1)
+        self.mix = nn.Conv2d(width, width, 1)
+        self.film = nn.Linear(embed, 2 * width)
+        nn.init.zeros_(self.film.weight)
+        nn.init.zeros_(self.film.bias)
+
+    def forward(self, x: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+        scale, shift = self.film(e)[:, :, None, None].chunk(2, dim=1)
+        h = self.conv(F.silu(x)) * (1 + scale) + shift
+        return x + self.mix(F.silu(h))
+
+
+class CorrectionNet(nn.Module):
+    """Per code step: (N, D + 3, H', W') warped latents and helper channels, (N, COND_DIM)
+    conditioning -> (N, D, H', W') correction."""
+
+    def __init__(self, latent_dim: int, width: int, blocks: int, embed: int):
+        super().__init__()
+        self.embed = nn.Sequential(
+            nn.Linear(COND_DIM, embed), nn.SiLU(), nn.Linear(embed, embed), nn.SiLU()
+        )
+        self.stem = nn.Conv2d(latent_dim + 3, width, 3, padding=1)
+        self.blocks = nn.ModuleList(FiLMBlock(width, embed) for _ in range(blocks))
+        self.head = nn.Conv2d(width, latent_dim, 1)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        e = self.embed(cond)
+        h = self.stem(x)
+        for block in self.blocks:
+            h = block(h, e)
+        return self.head(F.silu(h))
+
+
+class LatentAugmenter(nn.Module):
+    """(B, D, T', H', W') latents + an `Augmentation` batch -> augmented latents, same shape."""
+
+    def __init__(self, cfg: AugmenterConfig):
+        super().__init__()
+        self.config = cfg
+        names = cfg.types if cfg.per_type else ("all",)
+        self.nets = nn.ModuleDict(
+            {n: CorrectionNet(cfg.latent_dim, cfg.width, cfg.blocks, cfg.embed) for n in names}
+        )
+
+    def _check(self, latents: torch.Tensor, aug: Augmentation) -> None:
+        if latents.ndim != 5 or latents.shape[1] != self.config.latent_dim:
+            raise ShapeError(
+                f"the augmenter takes latents (B, {self.config.latent_dim}, T', H', W'), "
+                f"got {tuple(latents.shape)}"
+            )
+        if len(aug) != latents.shape[0]:
+            raise ShapeError(f"{len(aug)} augmentations for a batch of {latents.shape[0]}")
+        unknown = {TRANSFORMS[t] for t in aug.types.unique().tolist()} - set(self.config.types)
+        if unknown:
+            raise CVError(
+                f"this augmenter was trained for {', '.join(self.config.types)}, "
+                f"not {', '.join(sorted(unknown))}"
+            )
+
+    def forward(self, latents: torch.Tensor, aug: Augmentation) -> torch.Tensor:
+        self._check(latents, aug)
+        aug = aug.to(latents.device)
+        b, d, t, h, w = latents.shape
+        steps = latents.transpose(1, 2).reshape(b * t, d, h, w)  # one image per code step
+        theta = geometry(aug, h, w).to(steps.dtype).repeat_interleave(t, dim=0)
+        grid = F.affine_grid(theta, [b * t, d, h, w], align_corners=False)
+        warped = F.grid_sample(steps, grid, "bilinear", "border", align_corners=False)
+        x = torch.cat([warped / self.config.latent_scale, _helpers(grid)], dim=1)
+        cond = conditioning(aug).to(x.dtype).repeat_interleave(t, dim=0)
+        if self.config.per_type:
+            correction = torch.zeros_like(warped)
+            step_types = aug.types.repeat_interleave(t)
+            for kind in self.config.types:
+                rows = (step_types == TRANSFORMS.index(kind)).nonzero().flatten()
+                if len(rows):
+                    correction[rows] = self.nets[kind](x[rows], cond[rows]).to(x.dtype)
+        else:
+            correction = self.nets["all"](x, cond)
+        out = warped + self.config.latent_scale * correction.to(warped.dtype)
+        return out.reshape(b, t, d, h, w).transpose(1, 2)
+
+
+def _helpers(grid: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H', W') from a sampling grid (N, H', W', 2): the y and x coordinates of every
+    position in [-1, 1], and where the warp samples inside the input (1) or not (0)."""
+    n, h, w, _ = grid.shape
+    ys = torch.linspace(-1, 1, h, device=grid.device, dtype=grid.dtype)
+    xs = torch.linspace(-1, 1, w, device=grid.device, dtype=grid.dtype)
+    coords = torch.stack(torch.meshgrid(ys, xs, indexing="ij"))[None].expand(n, 2, h, w)
+    inside = (grid.abs() <= 1).all(dim=-1).to(grid.dtype)[:, None]
+    return torch.cat([coords, inside], dim=1)
+
+
+def save_augmenter(path: str | Path, augmenter: LatentAugmenter, codec: VideoCodec) -> Path:
+    """Write the augmenter with its config and the fingerprint of the codec it was trained for."""
+    config = {
+        "augmenter": augmenter.config.to_dict(),
+        "codec_fingerprint": codec_fingerprint(codec),
+        "codec": codec.config.to_dict(),
+    }
+    return save_checkpoint(path, augmenter.state_dict(), KIND, config)
+
+
+def load_augmenter(
+    path: str | Path, codec: VideoCodec, device: str | torch.device = "cpu"
+) -> LatentAugmenter:
+    """Rebuild an augmenter, in eval mode; refused (`CheckpointError`) unless `codec` is the
+    very codec it was trained for (its latents mean nothing to any other)."""
+    state, config = load_checkpoint(path, KIND)
+    expected, actual = config.get("codec_fingerprint"), codec_fingerprint(codec)
+    if expected != actual:
+        raise CheckpointError(
+            f"this augmenter was trained for the codec with fingerprint {expected}, "
+            f"not for this one ({actual}); train one for this codec with `cvis augment train`",
+            path,
+        )
+    try:
+        augmenter = LatentAugmenter(AugmenterConfig.from_dict(config["augmenter"]))
+        augmenter.load_state_dict(state)
+    except (KeyError, ValueError, RuntimeError, TypeError) as e:
+        raise CheckpointError(f"augmenter checkpoint does not match its config: {e}", path) from e
+    return augmenter.to(device).eval()

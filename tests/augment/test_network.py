@@ -1,0 +1,59 @@
+"""The augmentation network: shapes, the naive op it starts from, conditioning, refusals."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from compressed_vision.augment import (
+    Augmentation,
+    AugmenterConfig,
+    LatentAugmenter,
+    latent_grid_op,
+    sample_augmentation,
+)
+from compressed_vision.augment.params import COND_DIM, conditioning, parse_types
+from compressed_vision.errors import CVError, ShapeError
+
+
+@pytest.fixture
+def latents() -> torch.Tensor:
+    torch.manual_seed(0)
+    return torch.randn(4, 32, 2, 4, 4)
+
+
+@pytest.mark.parametrize("per_type", [False, True])
+def test_output_has_the_input_shape(latents, per_type):
+    net = LatentAugmenter(AugmenterConfig(32, width=8, blocks=1, embed=8, per_type=per_type))
+    torch.nn.init.normal_(next(iter(net.nets.values())).head.weight)
+    aug = sample_augmentation(net.config.types, 4, torch.Generator().manual_seed(0))
+    out = net(latents, aug)
+    assert out.shape == latents.shape and torch.isfinite(out).all()
+
+
+def test_untrained_network_is_the_naive_latent_grid_op(latents):
+    net = LatentAugmenter(AugmenterConfig(32, width=8, blocks=1, embed=8))
+    flip = Augmentation.of("flip", torch.ones(4, 1))
+    torch.testing.assert_close(net(latents, flip), latent_grid_op(latents, flip))
+    torch.testing.assert_close(latent_grid_op(latents, flip), latents.flip(-1))
+    full = Augmentation.of("crop", torch.tensor([[0.0, 0.0, 1.0, 1.0]] * 4))
+    torch.testing.assert_close(latent_grid_op(latents, full), latents)
+
+
+def test_conditioning_layout():
+    aug = Augmentation(torch.tensor([0, 1]), torch.tensor([[1.0, 0, 0, 0], [0, 0, 1, 1]]))
+    cond = conditioning(aug)
+    assert cond.shape == (2, COND_DIM)
+    assert cond[0, 0] == 1 and cond[1, 1] == 1 and cond[:, 2:6].abs().sum() == 0
+    assert cond[0, 6] == 1  # flip flag 1 -> +1
+    assert cond[1, 7:11].tolist() == [-1.0, -1.0, 1.0, 1.0]  # crop box (0, 0, 1, 1)
+
+
+def test_refusals(latents):
+    net = LatentAugmenter(AugmenterConfig(32, types=("flip",), width=8, blocks=1, embed=8))
+    with pytest.raises(CVError, match="trained for flip"):
+        net(latents, Augmentation.of("rotation", torch.zeros(4, 1)))
+    with pytest.raises(ShapeError, match="latents"):
+        net(latents[:, :16], Augmentation.of("flip", torch.ones(4, 1)))
+    with pytest.raises(CVError, match="unknown augmentation"):
+        parse_types("flip,blur")
