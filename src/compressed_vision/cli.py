@@ -12,6 +12,8 @@ from .augment.cli import augment_app
 from .cli_util import DeviceOpt, friendly_errors
 from .official.cli import official_app
 from .store.cli import store_app
+from .tasks.cli import downstream_command, eval_command, train_command
+from .tasks.long_cli import long_app
 
 app = typer.Typer(
     help="compressed_vision: train video networks on neural codes.", no_args_is_help=True
@@ -27,6 +29,10 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(official_app, name="official")
 app.add_typer(store_app, name="store")
 app.add_typer(augment_app, name="augment")
+app.add_typer(long_app, name="long")
+app.command("train")(friendly_errors(train_command))
+app.command("eval")(friendly_errors(eval_command))
+bench_app.command("downstream")(friendly_errors(downstream_command))
 
 CODEC_HELP = "A codec checkpoint, or a shipped codec: cr240 (256x) or cr30 (32x)."
 

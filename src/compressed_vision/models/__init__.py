@@ -1,30 +1,35 @@
-"""Backbones for codes and for pixels, behind one builder."""
+"""Backbones for codes and for pixels, behind one builder, and the classifiers built on them.
 
-from __future__ import annotations
+Backbones: `cnn3d` (a small 3D CNN), `s3d` and `r2plus1d` (torchvision's blocks, stems
+adapted to the latent grid), `vit` (a small ViT over latent tokens).
+"""
 
-from torch import nn
-
+from .backbones import BACKBONES, build_backbone
+from .classifier import (
+    ModelConfig,
+    VideoClassifier,
+    build_classifier,
+    load_classifier,
+    save_classifier,
+)
 from .cnn3d import Small3DCNN
-from .codes import CodebookLookup
+from .codes import CodebookLookup, IndexEmbedding
+from .r2plus1d import R2Plus1D
+from .s3d import S3D
+from .vit import VideoViT
 
-BACKBONES = {"cnn3d": Small3DCNN}
-
-
-def build_backbone(
-    name: str,
-    in_channels: int,
-    num_classes: int,
-    input_downsample: int = 1,
-    frame_head: bool = False,
-    **kwargs,
-) -> nn.Module:
-    """One signature for every backbone, for code latents (`input_downsample=1`) and for
-    pixels (`input_downsample` = the codec's spatial factor, so both reach the same grid)."""
-    if name not in BACKBONES:
-        raise ValueError(f"unknown backbone {name!r}; choose from {sorted(BACKBONES)}")
-    return BACKBONES[name](
-        in_channels, num_classes, input_downsample=input_downsample, frame_head=frame_head, **kwargs
-    )
-
-
-__all__ = ["BACKBONES", "CodebookLookup", "Small3DCNN", "build_backbone"]
+__all__ = [
+    "BACKBONES",
+    "S3D",
+    "CodebookLookup",
+    "IndexEmbedding",
+    "ModelConfig",
+    "R2Plus1D",
+    "Small3DCNN",
+    "VideoClassifier",
+    "VideoViT",
+    "build_backbone",
+    "build_classifier",
+    "load_classifier",
+    "save_classifier",
+]

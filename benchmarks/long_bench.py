@@ -1,0 +1,361 @@
+"""Hour-long videos: streaming encode memory and speed, the hour's codes against its pixels,
+one training step over a whole hour of codes, the longest video each pipeline can train on,
+and the long-video tasks (long-context model against short-window model).
+
+1. Encode: a 128x128 25 fps walking tour streamed into a store at two lengths (default 10
+   and 60 minutes; each in its own process): peak resident memory (flat in the length?) and
+   speed in multiples of real time. With lengths under an hour (--encode-minutes 2 10, for a
+   busy machine) the hour is extrapolated from the speed, labelled so.
+2. Memory of an hour: its codes (as held for training) against its uint8 and float32 pixels.
+3. One training step (forward + backward + AdamW) over a whole hour of codes (90,000 frames,
+   random codes of the right shape: time and memory do not depend on the values), in its own
+   process: time and peak resident memory, against the estimate the memory check uses.
+4. The longest video one training step fits in (80% of this machine's RAM), for the same
+   model over codes and over RGB pixels: *computed* from the measured memory per chunk.
+5. Tasks: `run_long_demo` on two tours (train / test) of --task-minutes.
+
+Writes results/long_bench.json (everything), results/long_bench.md (tables) and
+results/long_bench.png (encode memory against length; memory per frame).
+
+    nice -n 15 .venv/bin/python benchmarks/long_bench.py [--codec CKPT] [--encode-minutes 2 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from compressed_vision.bench.report import markdown_table, write_report
+from compressed_vision.codec import load_codec
+from compressed_vision.models.long_video import LongModelConfig, LongVideoModel
+from compressed_vision.store.layout import code_dtype
+from compressed_vision.tasks.long_memory import code_probe, estimate_memory
+from compressed_vision.tasks.long_store import encode_tour
+from compressed_vision.tasks.long_video import long_step, tour_batches, tour_data
+from compressed_vision.train_loop import LoopConfig, train
+from compressed_vision.video.walking_tour import TourConfig, WalkingTour
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = Path("/tmp/ship/cr240.safetensors")
+FALLBACK = ROOT / "runs" / "demo" / "codec.safetensors"
+HOUR_MIN = 60.0
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--codec", type=Path, help=f"default: {SHIPPED} if it exists, else {FALLBACK}")
+    p.add_argument("--size", type=int, default=128)
+    p.add_argument("--encode-minutes", type=float, nargs=2, default=[10.0, 60.0])
+    p.add_argument("--task-minutes", type=float, default=20.0)
+    p.add_argument("--task-size", type=int, default=64)
+    p.add_argument("--task-steps", type=int, default=300)
+    p.add_argument("--work", type=Path, default=ROOT / "runs" / "long_bench")
+    p.add_argument("--out", type=Path, default=ROOT / "results")
+    p.add_argument("--child", help=argparse.SUPPRESS)
+    p.add_argument("--child-args", help=argparse.SUPPRESS)
+    return p.parse_args()
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
+
+
+def meminfo_gb(field: str) -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024**2
+    return float("nan")
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_cores": os.cpu_count(),
+        "ram_gb": round(meminfo_gb("MemTotal"), 1),
+        "load_average_at_start": os.getloadavg(),
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+    }
+
+
+# ---- children: each measurement in its own process, so its peak memory is its own ----
+
+
+def child_encode(a: dict) -> dict:
+    """Stream a tour of a["minutes"] into a fresh store; peak RSS against RSS before."""
+    codec = load_codec(a["codec"])
+    tour = WalkingTour(TourConfig(minutes=a["minutes"], size=a["size"]))
+    tour.world  # noqa: B018  (paint the atlases now: part of the generator, not of the encode)
+    shutil.rmtree(a["store"], ignore_errors=True)
+    before = rss_mb()
+    t0 = time.perf_counter()
+    entry = encode_tour(tour, codec, a["store"], "tour", torch.device("cpu"))
+    seconds = time.perf_counter() - t0
+    store_bytes = sum(f.stat().st_size for f in Path(a["store"]).rglob("*") if f.is_file())
+    return {
+        "minutes": a["minutes"],
+        "frames": tour.frames,
+        "code_steps": entry.steps,
+        "encode_s": seconds,
+        "fps": tour.frames / seconds,
+        "x_real_time": tour.frames / tour.cfg.fps / seconds,
+        "rss_before_mb": before,
+        "peak_rss_mb": peak_rss_mb(),
+        "store_mb": store_bytes / 1e6,
+    }
+
+
+def child_step(a: dict) -> dict:
+    """Two training steps over a whole hour of (random) codes; time per step, peak RSS."""
+    codec = load_codec(a["codec"])
+    cfg = TourConfig(minutes=a["minutes"], size=a["size"])
+    g, t, h, w = codec.config.code_shape(cfg.frames, cfg.size, cfg.size)
+    rng = np.random.default_rng(0)
+    codes = rng.integers(codec.codebook_size, size=(g, t, h, w)).astype(
+        code_dtype(codec.codebook_size)
+    )
+    data = tour_data(codes, cfg, 25, codec.config.temporal_factor)
+    model = LongVideoModel.for_codes(LongModelConfig(), codec.quantizer.embeddings)
+    probe = code_probe(codec.config, cfg.size, cfg.size, data.chunk_steps)
+    estimate = estimate_memory(model, probe, data.frames_per_chunk)
+    plain = LongVideoModel.for_codes(
+        LongModelConfig(checkpoint_chunks=0), codec.quantizer.embeddings
+    )
+    no_ckpt = estimate_memory(plain, probe, data.frames_per_chunk)
+    batches = tour_batches(data, model.config.time_bins)
+    before = rss_mb()
+    t0 = time.perf_counter()
+    history = train(model, long_step, batches, LoopConfig(steps=2, warmup=1), torch.device("cpu"))
+    seconds = (time.perf_counter() - t0) / 2
+    return {
+        "frames": cfg.frames,
+        "chunks": data.chunks,
+        "codes_shape": [g, t, h, w],
+        "codes_mb": data.codes.numel() * data.codes.element_size() / 1e6,
+        "step_s": seconds,
+        "loss": history[-1]["loss"],
+        "rss_before_mb": before,
+        "peak_rss_mb": peak_rss_mb(),
+        "estimated_gb": estimate.bytes_for(data.chunks) / 1e9,
+        "estimated_gb_without_checkpointing": no_ckpt.bytes_for(data.chunks) / 1e9,
+        "parameters": sum(p.numel() for p in model.parameters()),
+    }
+
+
+def child_tasks(a: dict) -> dict:
+    from compressed_vision.tasks.long_demo import LongDemoConfig, run_long_demo
+
+    cfg = LongDemoConfig(minutes=a["minutes"], size=a["size"], steps=a["steps"])
+    result = run_long_demo(cfg, a["out"], torch.device("cpu"), codec_path=a["codec"])
+    return {k: result[k] for k in ("config", "results", "timings", "prepare_s", "table", "plot")}
+
+
+CHILDREN = {"encode": child_encode, "step": child_step, "tasks": child_tasks}
+
+
+def run_child(name: str, args: dict) -> dict:
+    cmd = [sys.executable, __file__, "--child", name, "--child-args", json.dumps(args)]
+    print(f"$ {shlex.join(cmd)}", flush=True)
+    done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# ---- computed: the longest video each pipeline can train on ----
+
+
+def longest_videos(codec_path: str, size: int, budget: float) -> list[dict]:
+    """The same model (checkpointed) over codes and over float32 RGB pixels held in memory:
+    measured bytes per chunk -> the most frames whose training step fits in `budget`."""
+    codec = load_codec(codec_path)
+    cc = codec.config
+    cfg = LongModelConfig()
+    fpc = cfg.chunk_steps * cc.temporal_factor
+    codes = LongVideoModel.for_codes(cfg, codec.quantizer.embeddings)
+    pixels = LongVideoModel.for_pixels(cfg, cc.spatial_factor, cc.temporal_factor)
+    probes = {
+        "codes": (codes, code_probe(cc, size, size, cfg.chunk_steps)),
+        "RGB float32": (pixels, lambda n: torch.rand(1, 3, n * fpc, size, size)),
+    }
+    rows = []
+    for name, (model, probe) in probes.items():
+        est = estimate_memory(model, probe, fpc)
+        frames = est.max_chunks(budget) * fpc
+        rows.append(
+            {
+                "pipeline": name,
+                "KB per frame (computed)": est.per_frame() / 1e3,
+                "longest video, frames (computed)": frames,
+                "longest video, hours (computed)": frames / 25 / 3600,
+            }
+        )
+    rows.append(
+        {
+            "pipeline": "ratio codes / RGB",
+            "KB per frame (computed)": rows[0]["KB per frame (computed)"]
+            / rows[1]["KB per frame (computed)"],
+            "longest video, frames (computed)": rows[0]["longest video, frames (computed)"]
+            / max(1, rows[1]["longest video, frames (computed)"]),
+            "longest video, hours (computed)": "",
+        }
+    )
+    return rows
+
+
+def plot(path: Path, encodes: list[dict], longest: list[dict], step: dict) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    minutes = [e["minutes"] for e in encodes]
+    a.plot(minutes, [e["peak_rss_mb"] for e in encodes], "o-", label="peak RSS (measured)")
+    a.plot(minutes, [e["rss_before_mb"] for e in encodes], "s--", label="RSS before encoding")
+    a.set_xlabel("tour length, minutes (128x128, 25 fps)")
+    a.set_ylabel("MB")
+    a.set_ylim(bottom=0)
+    a.set_title("streaming encode: memory against length")
+    a.legend()
+    names = [r["pipeline"] for r in longest[:2]]
+    b.bar(names, [r["KB per frame (computed)"] for r in longest[:2]], color=["tab:blue", "tab:red"])
+    b.set_yscale("log")
+    b.set_ylabel("KB per frame for one training step")
+    b.set_title(
+        f"hour of codes: step {step['step_s']:.0f} s, peak {step['peak_rss_mb'] / 1e3:.1f} GB"
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def main() -> None:
+    args = parse_args()
+    if args.child:
+        print(json.dumps(CHILDREN[args.child](json.loads(args.child_args))))
+        return
+    args.work.mkdir(parents=True, exist_ok=True)
+    source = args.codec or (SHIPPED if SHIPPED.exists() else FALLBACK)
+    codec_path = args.work / "codec.safetensors"
+    shutil.copyfile(source, codec_path)  # a codec still being trained changes under us
+    codec = load_codec(codec_path)
+    command = shlex.join([sys.executable, *sys.argv])
+    print(f"command: {command}\nmachine: {machine()}\ncodec: {source} {codec.config}", flush=True)
+
+    common = {"codec": str(codec_path), "size": args.size}
+    encodes = [
+        run_child("encode", {**common, "minutes": m, "store": str(args.work / f"enc{m:g}.zarr")})
+        for m in args.encode_minutes
+    ]
+    speed = encodes[-1]["x_real_time"]
+    hour_frames = int(HOUR_MIN * 60 * 25)
+    step = run_child("step", {**common, "minutes": HOUR_MIN})
+    budget = 0.8 * meminfo_gb("MemTotal") * 1e9
+    longest = longest_videos(str(codec_path), args.size, budget)
+    tasks = run_child(
+        "tasks",
+        {
+            "codec": str(codec_path),
+            "minutes": args.task_minutes,
+            "size": args.task_size,
+            "steps": args.task_steps,
+            "out": str(args.work / "tasks"),
+        },
+    )
+
+    px = hour_frames * args.size * args.size * 3
+    memory_rows = [
+        {"the hour (90,000 frames) as": "codes (training input)", "MB": step["codes_mb"]},
+        {"the hour (90,000 frames) as": "uint8 pixels", "MB": px / 1e6},
+        {"the hour (90,000 frames) as": "float32 pixels", "MB": 4 * px / 1e6},
+    ]
+    encode_rows = [
+        {
+            "tour": f"{e['minutes']:g} min (measured)",
+            "frames": e["frames"],
+            "encode s": e["encode_s"],
+            "x real time": e["x_real_time"],
+            "RSS before MB": e["rss_before_mb"],
+            "peak RSS MB": e["peak_rss_mb"],
+            "store MB": e["store_mb"],
+        }
+        for e in encodes
+    ]
+    if encodes[-1]["minutes"] < HOUR_MIN:
+        encode_rows.append(
+            {
+                "tour": "60 min (EXTRAPOLATED from the last speed; memory assumed flat)",
+                "frames": hour_frames,
+                "encode s": HOUR_MIN * 60 / speed,
+                "x real time": speed,
+                "RSS before MB": encodes[-1]["rss_before_mb"],
+                "peak RSS MB": encodes[-1]["peak_rss_mb"],
+                "store MB": encodes[-1]["store_mb"] * HOUR_MIN / encodes[-1]["minutes"],
+            }
+        )
+    step_rows = [
+        {
+            "training step over": f"the whole hour of codes ({step['frames']} frames, "
+            f"{step['chunks']} chunks)",
+            "seconds": step["step_s"],
+            "peak RSS GB (measured)": step["peak_rss_mb"] / 1e3,
+            "RSS before GB": step["rss_before_mb"] / 1e3,
+            "estimate GB": step["estimated_gb"],
+            "estimate GB without checkpointing": step["estimated_gb_without_checkpointing"],
+            "target GB": 8.0,
+        }
+    ]
+    table = "\n\n".join(
+        [
+            f"command: `{command}`\n\ncodec: {source} ({codec.config.spatial_factor}x spatial, "
+            f"{codec.config.temporal_factor}x temporal, {codec.config.num_codebooks} codebooks "
+            f"of {codec.config.codebook_size}, CR "
+            f"{codec.config.compression_rate(16, args.size, args.size):.2f})",
+            "### Streaming encode, 128x128 at 25 fps\n\n" + markdown_table(encode_rows),
+            "### Memory of one hour\n\n" + markdown_table(memory_rows),
+            "### One training step over the whole hour\n\n" + markdown_table(step_rows),
+            f"### Longest video one training step fits in ({budget / 1e9:.1f} GB = 80% of RAM; "
+            "computed from measured bytes per chunk)\n\n" + markdown_table(longest),
+            f"### Tasks ({args.task_minutes:g}-minute tours at {args.task_size}x"
+            f"{args.task_size}, {args.task_steps} steps per model; test tour)\n\n" + tasks["table"],
+        ]
+    )
+    payload = {
+        "command": command,
+        "machine": machine(),
+        "codec": {"source": str(source), "config": codec.config.to_dict()},
+        "encode": encodes,
+        "memory_of_hour": memory_rows,
+        "train_step_hour": step,
+        "longest_video": {"budget_bytes": budget, "rows": longest},
+        "tasks": tasks,
+    }
+    write_report(args.out, "long_bench", payload, table + "\n")
+    plot(args.out / "long_bench.png", encodes, longest, step)
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

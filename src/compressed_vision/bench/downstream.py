@@ -1,0 +1,394 @@
+"""`cvis bench downstream`: the same backbone, task and training budget on every input: raw
+RGB, JPEG and H.264 at the codec's compression rate, and the codec's codes without and with
+latent augmentation. Per task and input: accuracy on the held-out split, training clips per
+second, peak memory per clip, stored bytes behind a clip, and the dataset's size on disk.
+
+Data: the synthetic motion set, whole-video labels and frame-wise labels (3 segments per
+video), rendered to near-lossless H.264 files with a COIN-style index; the label-free
+real-footage tasks (playback speed, arrow of time) over a folder of real videos, resized to
+the training size once (held out: the last fraction of every video). The stores are built
+from the same files the RGB pipeline decodes, and the JPEG / H.264 copies from the same
+frames. Every run trains in a fresh process, so its peak memory is its own.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import platform
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from ..codec import codec_fingerprint, load_codec
+from ..store import build_store, manifest_from_source
+from ..store.info import bytes_on_disk
+from ..tasks.config import TaskConfig
+from ..tasks.recompressed import recompress_copies
+from ..video.io import read_video, write_video
+from ..video.synthetic import CLASS_NAMES, SyntheticConfig, make_video
+from .report import markdown_table, write_report
+
+INPUTS = ("rgb", "jpeg", "h264", "codes", "codes+aug")
+INPUT_NAMES = {
+    "rgb": "raw RGB",
+    "jpeg": "JPEG",
+    "h264": "H.264",
+    "codes": "codes",
+    "codes+aug": "codes + latent aug",
+}
+
+
+@dataclass(frozen=True)
+class DownstreamConfig:
+    """The comparison: data sizes, backbone and training budget (the same for every input)."""
+
+    codec: str = "cr240"
+    real_videos: str | None = None  # folder of real videos for speed / arrow (None: skip)
+    tasks: tuple[str, ...] = ("video", "frames", "speed", "arrow")
+    inputs: tuple[str, ...] = INPUTS
+    train_videos: int = 1000
+    test_videos: int = 200
+    frames: int = 8
+    size: int = 128
+    segments: int = 3  # per video in the frame-wise set
+    backbone: str = "s3d"
+    backbone_options: dict[str, Any] = field(default_factory=lambda: {"width": 0.25})
+    steps: int = 150
+    real_steps: int = 60
+    batch: int = 32
+    real_batch: int = 16
+    lr: float = 5e-3
+    augment_types: tuple[str, ...] = ("crop", "brightness", "saturation")
+    real_augment_types: tuple[str, ...] = ("flip", "crop", "brightness", "saturation")
+    latent_augment: str = "naive"  # an augmenter checkpoint for the codec, or "naive"
+    real_test_fraction: float = 0.3
+    device: str = "auto"
+    seed: int = 0
+
+
+DOWNSTREAM_PRESETS = {
+    "small": DownstreamConfig(),
+    "full": DownstreamConfig(
+        train_videos=4000,
+        test_videos=1000,
+        frames=16,
+        backbone_options={"width": 1.0},
+        steps=3000,
+        real_steps=1000,
+        lr=1e-3,
+    ),
+    "smoke": DownstreamConfig(
+        train_videos=6,
+        test_videos=4,
+        frames=4,
+        size=32,
+        backbone="vit",
+        backbone_options={"dim": 24, "depth": 1, "heads": 2},
+        steps=2,
+        real_steps=2,
+        batch=4,
+        real_batch=4,
+        real_test_fraction=0.5,
+    ),
+}
+
+
+def write_synthetic_dataset(
+    out_dir: str | Path,
+    cfg: SyntheticConfig,
+    test_videos: int,
+    crf: int = 12,
+    show_progress: bool = True,
+) -> Path:
+    """Render `cfg.num_videos` train and `test_videos` test synthetic videos (test: the next
+    seed) to H.264 files under out_dir/videos and index them in out_dir/index.json, COIN
+    style: class (the most frequent frame label), subset, and with segments > 1 the
+    segments as annotations. Returns the index (a source for stores and the RGB pipeline)."""
+    out = Path(out_dir)
+    index = out / "index.json"
+    if index.is_file():
+        return index
+    database = {}
+    splits = (("train", cfg), ("test", replace(cfg, num_videos=test_videos, seed=cfg.seed + 1)))
+    for subset, split_cfg in splits:
+        bar = tqdm(
+            range(split_cfg.num_videos),
+            desc=f"synthetic {subset}",
+            leave=False,
+            disable=not show_progress,
+        )
+        for i in bar:
+            video, _, labels = make_video(split_cfg, i)
+            name = f"{subset}-{i:05d}"
+            frames = (video.permute(1, 2, 3, 0) * 255).round().byte().numpy()
+            write_video(out / "videos" / f"{name}.mp4", frames, fps=25, crf=crf)
+            bounds = [0] + [t for t in range(1, len(labels)) if labels[t] != labels[t - 1]]
+            segments = [
+                {"segment": [a / 25, b / 25], "label": CLASS_NAMES[int(labels[a])]}
+                for a, b in zip(bounds, bounds[1:] + [len(labels)], strict=True)
+            ]
+            database[name] = {
+                "class": CLASS_NAMES[int(torch.mode(labels).values)],
+                "subset": subset,
+                "annotation": segments if cfg.segments > 1 else [],
+            }
+    index.write_text(json.dumps({"database": database}))
+    return index
+
+
+def resize_folder(src: str | Path, out_dir: str | Path, size: int, crf: int = 12) -> Path:
+    """Every video of a folder, resized to cover `size` x `size` and centre-cropped, as
+    near-lossless H.264 (the training size, decoded once instead of at every step)."""
+    out = Path(out_dir)
+    for path in sorted(Path(src).iterdir()):
+        target = out / f"{path.stem}.mp4"
+        if path.suffix.lower() in (".mp4", ".avi", ".mov", ".mkv", ".webm") and not target.exists():
+            write_video(target, read_video(path, size=size), fps=25, crf=crf)
+    return out
+
+
+def _train_in_subprocess(cfg: TaskConfig) -> dict[str, Any]:
+    """`run_training` in a fresh spawned process (its own peak memory, its own threads)."""
+    from ..tasks.train import run_training
+
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        return pool.apply(run_training, (cfg,), {"show_progress": False})
+
+
+@dataclass(frozen=True)
+class _Dataset:
+    """A prepared dataset: its source (index or folder), store, copies and how it splits."""
+
+    name: str
+    source: str  # an index (.json, videos beside it) or a folder
+    store: str
+    copies: dict[str, tuple[str, dict[str, Any]]]  # method -> (folder, summary)
+    split_by: str
+    test_fraction: float
+    augment_types: tuple[str, ...]
+    steps: int
+    batch: int
+
+
+def _prepare(cfg: DownstreamConfig, name: str, work: Path, codec, cr: float, show: bool):
+    """Files, store and re-compressed copies of one dataset (each reused when present)."""
+    synthetic = SyntheticConfig(
+        num_videos=cfg.train_videos, frames=cfg.frames, size=cfg.size, seed=cfg.seed
+    )
+    if name == "synthetic":
+        source = write_synthetic_dataset(work / name, synthetic, cfg.test_videos, 12, show)
+    elif name == "synthetic_frames":
+        frames_cfg = replace(synthetic, segments=cfg.segments, seed=cfg.seed + 10)
+        source = write_synthetic_dataset(work / name, frames_cfg, cfg.test_videos, 12, show)
+    else:
+        source = resize_folder(cfg.real_videos, work / name, cfg.size)
+    manifest = manifest_from_source(source)
+    store = work / "stores" / f"{name}-{codec_fingerprint(codec)}.zarr"
+    build_store(manifest, codec, str(store), size=cfg.size, progress=show)
+    copies = {}
+    for method in ("jpeg", "h264"):
+        if method in cfg.inputs:
+            folder = work / "copies" / f"{name}-{method}-cr{cr:.4g}"
+            _, summary = recompress_copies(manifest, method, cr, cfg.size, folder, show)
+            copies[method] = (str(folder), summary)
+    real = name == "real"
+    return _Dataset(
+        name,
+        str(source),
+        str(store),
+        copies,
+        "time" if real else "video",
+        cfg.real_test_fraction if real else 0.2,
+        cfg.real_augment_types if real else cfg.augment_types,
+        cfg.real_steps if real else cfg.steps,
+        cfg.real_batch if real else cfg.batch,
+    )
+
+
+DATASET_OF = {"video": "synthetic", "frames": "synthetic_frames", "speed": "real", "arrow": "real"}
+
+
+def _task_config(
+    cfg: DownstreamConfig, task: str, name: str, data: _Dataset, cr: float, out: Path
+) -> TaskConfig:
+    codes = name.startswith("codes")
+    return TaskConfig(
+        task=task,
+        inputs="codes" if codes else name,
+        store=data.store if codes else None,
+        videos=None if codes else data.source,
+        codec=cfg.codec,
+        target_cr=cr,
+        recompressed=data.copies[name][0] if name in data.copies else None,
+        size=cfg.size,
+        frames=cfg.frames,
+        split_by=data.split_by,
+        test_fraction=data.test_fraction,
+        backbone=cfg.backbone,
+        backbone_options=dict(cfg.backbone_options),
+        augment_types=data.augment_types,
+        latent_augment=cfg.latent_augment if name == "codes+aug" else None,
+        steps=data.steps,
+        batch=data.batch,
+        lr=cfg.lr,
+        warmup=max(1, data.steps // 10),
+        device=cfg.device,
+        seed=cfg.seed,
+        out=str(out / "runs" / f"{task}-{name}"),
+    )
+
+
+def _marginal_memory(task_cfg: TaskConfig, result: dict[str, Any]) -> float:
+    """Peak training memory per additional clip: a short run (3 steps) at twice the batch,
+    against the run's own peak. Fixed costs (weights, optimizer state, buffers) cancel."""
+    twice = 2 * task_cfg.batch
+    probe = replace(
+        task_cfg, steps=3, warmup=1, batch=twice, evaluate=False, out=task_cfg.out + "-mem"
+    )
+    peak = _train_in_subprocess(probe)["peak_memory_bytes"]
+    return max(0.0, (peak - result["peak_memory_bytes"]) / task_cfg.batch)
+
+
+def _row(task: str, name: str, result: dict[str, Any], raw_per_step: float) -> dict[str, Any]:
+    m = result["metrics"]
+    return {
+        "task": task,
+        "input": INPUT_NAMES[name],
+        "stored CR": round(raw_per_step / result["bytes_per_step"], 1),
+        "top-1 (%)": round(m["top1"], 1),
+        "top-5 (%)": round(m["top5"], 1),
+        "clips/s": round(result["clips_per_second"], 1),
+        "CPU ms/clip": round(1000 * result["cpu_seconds_per_clip"], 1),
+        "peak MB/clip": round(result["peak_memory_per_clip_bytes"] / 2**20, 2),
+        "marginal MB/clip": round(result["marginal_memory_per_clip_bytes"] / 2**20, 2),
+        "KB read/clip": round(result["bytes_per_clip"] / 1024, 2),
+        "dataset MB": round(result["dataset_bytes"] / 2**20, 2),
+    }
+
+
+RATIOS = (
+    ("throughput codes / rgb (wall)", "clips/s", False),
+    ("CPU time rgb / codes", "CPU ms/clip", True),
+    ("peak memory/clip rgb / codes", "peak MB/clip", True),
+    ("marginal memory/clip rgb / codes", "marginal MB/clip", True),
+)
+
+
+def _ratios(rows: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
+    """Per task: accuracy of the better codes run minus each pixel input's (points), the
+    gain of latent augmentation (points), and codes' throughput and memory against raw RGB
+    (ratios above 1 favour codes; `codes` is the run without augmentation)."""
+    out = {}
+    for task in dict.fromkeys(r["task"] for r in rows):
+        by = {r["input"]: r for r in rows if r["task"] == task}
+        codes, aug, rgb = (by.get(INPUT_NAMES[k]) for k in ("codes", "codes+aug", "rgb"))
+        best = max((r for r in (codes, aug) if r), key=lambda r: r["top-1 (%)"], default=None)
+        ratios: dict[str, float | None] = {}
+        for other in ("rgb", "jpeg", "h264"):
+            row = by.get(INPUT_NAMES[other])
+            ratios[f"codes - {other} (points)"] = (
+                round(best["top-1 (%)"] - row["top-1 (%)"], 1) if best and row else None
+            )
+        ratios["latent aug gain (points)"] = (
+            round(aug["top-1 (%)"] - codes["top-1 (%)"], 1) if codes and aug else None
+        )
+        for name, key, rgb_over_codes in RATIOS:
+            ok = codes and rgb and min(codes[key], rgb[key]) > 0
+            a, b = (rgb, codes) if rgb_over_codes else (codes, rgb)
+            ratios[name] = round(a[key] / b[key], 2) if ok else None
+        out[task] = ratios
+    return out
+
+
+def plot(rows: list[dict[str, Any]], path: Path) -> Path:
+    """Accuracy, throughput and peak memory per clip: grouped bars, tasks x inputs."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks = list(dict.fromkeys(r["task"] for r in rows))
+    inputs = list(dict.fromkeys(r["input"] for r in rows))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    metrics = (("top-1 (%)", False), ("clips/s", True), ("peak MB/clip", True))
+    width = 0.8 / len(inputs)
+    for ax, (key, log) in zip(axes, metrics, strict=True):
+        for i, name in enumerate(inputs):
+            values = [
+                next((r[key] for r in rows if r["task"] == t and r["input"] == name), 0)
+                for t in tasks
+            ]
+            ax.bar([t + i * width for t in range(len(tasks))], values, width, label=name)
+        ax.set_xticks([t + 0.4 - width / 2 for t in range(len(tasks))], tasks)
+        ax.set_title(key + (" (log)" if log else ""))
+        if log:
+            ax.set_yscale("log")
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def run_downstream(
+    cfg: DownstreamConfig,
+    out_dir: str | Path,
+    name: str = "downstream",
+    show_progress: bool = True,
+    work_dir: str | Path | None = None,
+) -> dict[str, Any]:
+    """Prepare the data, train every (task, input) in its own process, and write
+    `name`.json, `name`.md and `name`.png under `out_dir`; data, stores, copies and runs go
+    under `work_dir` (default out_dir/work) and are reused by a rerun."""
+    out = Path(out_dir)
+    work = Path(work_dir) if work_dir is not None else out / "work"
+    codec = load_codec(cfg.codec)
+    cr = codec.config.compression_rate(cfg.frames, cfg.size, cfg.size)
+    tf = codec.config.temporal_factor
+    needed = [DATASET_OF[t] for t in cfg.tasks if DATASET_OF[t] != "real" or cfg.real_videos]
+    datasets = {n: _prepare(cfg, n, work, codec, cr, show_progress) for n in dict.fromkeys(needed)}
+    rows, results = [], []
+    runs = [(t, i) for t in cfg.tasks if DATASET_OF[t] in datasets for i in cfg.inputs]
+    for task, input_name in tqdm(runs, desc="downstream runs", disable=not show_progress):
+        data = datasets[DATASET_OF[task]]
+        task_cfg = _task_config(cfg, task, input_name, data, cr, work)
+        result = _train_in_subprocess(task_cfg)
+        result["marginal_memory_per_clip_bytes"] = _marginal_memory(task_cfg, result)
+        results.append({"input": input_name, **result})
+        rows.append(_row(task, input_name, result, tf * cfg.size * cfg.size * 3))
+    ratios = _ratios(rows)
+    device = torch.device(results[0]["device"]) if results else torch.device("cpu")
+    notes = (
+        f"\nCodec `{cfg.codec}`: CR {cr:.1f} ({codec.config.spatial_factor}x spatial, "
+        f"{tf}x temporal, {codec.config.num_codebooks} codebooks of "
+        f"{codec.config.codebook_size}). Backbone `{cfg.backbone}` {cfg.backbone_options}, "
+        f"{cfg.frames}-frame {cfg.size}x{cfg.size} clips, batch {cfg.batch} x {cfg.steps} steps "
+        f"(real footage {cfg.real_batch} x {cfg.real_steps}), lr {cfg.lr:g}, latent augmentation "
+        f"{cfg.latent_augment!r}. Device {device}, {platform.machine()}, "
+        f"{torch.get_num_threads()} threads. Frame-wise top-1 is per code step. stored CR = raw "
+        "24-bit RGB bytes / stored bytes per clip.\n"
+    )
+    ratio_rows = [
+        {"task": t, **{k: "n/a" if v is None else v for k, v in r.items()}}
+        for t, r in ratios.items()
+    ]
+    table = markdown_table(rows) + notes + "\n" + markdown_table(ratio_rows)
+    payload = {
+        "config": asdict(cfg),
+        "codec": codec.config.to_dict(),
+        "codec_cr": cr,
+        "rows": rows,
+        "ratios": ratios,
+        "runs": results,
+        "datasets": {n: asdict(d) for n, d in datasets.items()},
+        "store_bytes": {n: bytes_on_disk(d.store) for n, d in datasets.items()},
+    }
+    write_report(out, name, payload, table)
+    if rows:
+        plot(rows, out / f"{name}.png")
+    return {**payload, "table": table}

@@ -1,0 +1,179 @@
+"""The `cvis train`, `cvis eval` and `cvis bench downstream` commands (mounted by `cli.py`).
+
+Every flag is optional: a config file (JSON or TOML) gives the settings, flags override it;
+without a file the flags alone describe the run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ..errors import CVError
+
+Opt = typer.Option
+
+
+def _options(pairs: list[str] | None) -> dict[str, Any] | None:
+    """["width=0.5", "depth=2"] -> {"width": 0.5, "depth": 2} (values read as JSON if they
+    parse, else kept as text)."""
+    if not pairs:
+        return None
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise CVError(f"a backbone option is key=value, got {pair!r}")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def _types(text: str | None) -> tuple[str, ...] | None:
+    return None if text is None else tuple(t.strip() for t in text.split(",") if t.strip())
+
+
+def train_command(
+    config: Annotated[Path | None, typer.Argument(help="JSON or TOML file of settings.")] = None,
+    task: Annotated[str | None, Opt(help="video, frames, speed or arrow.")] = None,
+    inputs: Annotated[str | None, Opt(help="codes, rgb, jpeg, h264 or hevc.")] = None,
+    store: Annotated[str | None, Opt(help="Code store (inputs=codes).")] = None,
+    videos: Annotated[str | None, Opt(help="Folder, .csv or .json of videos (pixels).")] = None,
+    root: Annotated[str | None, Opt(help="Where a .csv/.json source's videos are.")] = None,
+    codec: Annotated[str | None, Opt(help="Codec checkpoint or shipped name.")] = None,
+    target_cr: Annotated[float | None, Opt(help="jpeg/h264/hevc rate (default: codec's).")] = None,
+    size: Annotated[int | None, Opt(help="Pixel pipeline frame size.")] = None,
+    frames: Annotated[int | None, Opt(help="Frames per clip.")] = None,
+    backbone: Annotated[str | None, Opt(help="cnn3d, s3d, r2plus1d or vit.")] = None,
+    option: Annotated[list[str] | None, Opt(help="Backbone option key=value; repeat.")] = None,
+    code_input: Annotated[str | None, Opt(help="lookup (codec's codebooks) or embed.")] = None,
+    augment: Annotated[str | None, Opt(help="Augmentation types, e.g. crop,brightness.")] = None,
+    latent_augment: Annotated[
+        str | None, Opt(help="Augmenter checkpoint or 'naive': augment codes in latent space.")
+    ] = None,
+    split_by: Annotated[str | None, Opt(help="video or time.")] = None,
+    test_fraction: Annotated[float | None, Opt(help="Held out when no split is given.")] = None,
+    steps: int | None = None,
+    batch: Annotated[int | None, Opt(help="Global batch (over all processes).")] = None,
+    lr: float | None = None,
+    workers: Annotated[int | None, Opt(help="DataLoader worker processes.")] = None,
+    checkpoint_every: int | None = None,
+    out: Annotated[str | None, Opt(help="Run folder (checkpoint, log, result.json).")] = None,
+    resume: Annotated[bool | None, Opt(help="Continue the run saved in --out.")] = None,
+    seed: int | None = None,
+    device: Annotated[str | None, Opt(help="cpu, cuda, cuda:N or auto.")] = None,
+    amp: Annotated[bool | None, Opt(help="bfloat16 autocast on CUDA.")] = None,
+) -> None:
+    """Train a classifier on codes or pixels, then score it on the held-out split.
+    Under torchrun each process takes its share of the global batch."""
+    from .config import load_config
+    from .train import run_training
+
+    cfg = load_config(
+        config,
+        task=task,
+        inputs=inputs,
+        store=store,
+        videos=videos,
+        root=root,
+        codec=codec,
+        target_cr=target_cr,
+        size=size,
+        frames=frames,
+        backbone=backbone,
+        backbone_options=_options(option),
+        code_input=code_input,
+        augment_types=_types(augment),
+        latent_augment=latent_augment,
+        split_by=split_by,
+        test_fraction=test_fraction,
+        steps=steps,
+        batch=batch,
+        lr=lr,
+        workers=workers,
+        checkpoint_every=checkpoint_every,
+        out=out,
+        resume=resume,
+        seed=seed,
+        device=device,
+        amp=amp,
+    )
+    result = run_training(cfg)
+    if "metrics" in result:  # the main process
+        scores = ", ".join(f"{k} {v:.1f}" for k, v in result["metrics"].items())
+        typer.echo(
+            f"{cfg.task} on {cfg.inputs}: {scores}; {result['clips_per_second']:.1f} clips/s; "
+            f"written to {cfg.out}"
+        )
+
+
+def eval_command(
+    checkpoint: Annotated[Path, typer.Argument(help="A model.safetensors from `cvis train`.")],
+    store: Annotated[str | None, Opt(help="Score on this store instead.")] = None,
+    videos: Annotated[str | None, Opt(help="Score on these videos instead.")] = None,
+    root: Annotated[str | None, Opt(help="Where a .csv/.json source's videos are.")] = None,
+    codec: Annotated[str | None, Opt(help="The codec, if moved since training.")] = None,
+    test_split: Annotated[str | None, Opt(help="Split to score.")] = None,
+    batch: Annotated[int | None, Opt(help="Evaluation batch.")] = None,
+    json_out: Annotated[Path | None, Opt("--json", help="Write the result here.")] = None,
+    device: Annotated[str | None, Opt(help="cpu, cuda, cuda:N or auto.")] = None,
+) -> None:
+    """Score a trained classifier: top-1 / top-5 (per video too), or per-step accuracy."""
+    from .eval import run_eval
+
+    result = run_eval(
+        checkpoint,
+        json_out,
+        store=store,
+        videos=videos,
+        root=root,
+        codec=codec,
+        test_split=test_split,
+        eval_batch=batch,
+        device=device,
+    )
+    typer.echo(json.dumps(result["metrics"], indent=2))
+
+
+def downstream_command(
+    codec: Annotated[str, Opt(help="Codec checkpoint or shipped name.")] = "cr240",
+    real_videos: Annotated[
+        Path | None, Opt(help="Folder of real videos for the speed / arrow tasks.")
+    ] = None,
+    preset: Annotated[str, Opt(help="small (CPU, minutes), full (GPU) or smoke.")] = "small",
+    tasks: Annotated[str | None, Opt(help="Subset of video,frames,speed,arrow.")] = None,
+    inputs: Annotated[str | None, Opt(help="Subset of rgb,jpeg,h264,codes,codes+aug.")] = None,
+    latent_augment: Annotated[
+        str | None, Opt(help="Augmenter checkpoint for the codec (default: naive grid op).")
+    ] = None,
+    steps: Annotated[int | None, Opt(help="Training steps per run (all tasks).")] = None,
+    out: Annotated[Path, Opt(help="Folder for the table, JSON and plot.")] = Path("results"),
+    name: Annotated[str, Opt(help="Base name of the written files.")] = "downstream",
+    device: Annotated[str, Opt(help="cpu, cuda, cuda:N or auto.")] = "auto",
+) -> None:
+    """Train the same backbone on raw RGB, JPEG, H.264 and codes (with and without latent
+    augmentation); write accuracy, clips/s, peak memory, bytes per clip and dataset sizes."""
+    from dataclasses import replace
+
+    from ..bench.downstream import DOWNSTREAM_PRESETS, run_downstream
+
+    if preset not in DOWNSTREAM_PRESETS:
+        raise typer.BadParameter(f"choose from {sorted(DOWNSTREAM_PRESETS)}", param_hint="--preset")
+    cfg = replace(
+        DOWNSTREAM_PRESETS[preset],
+        codec=codec,
+        real_videos=None if real_videos is None else str(real_videos),
+        device=device,
+    )
+    changes = {"tasks": _types(tasks), "inputs": _types(inputs), "latent_augment": latent_augment}
+    if steps is not None:
+        changes.update(steps=steps, real_steps=steps)
+    cfg = replace(cfg, **{k: v for k, v in changes.items() if v is not None})
+    result = run_downstream(cfg, out, name)
+    typer.echo(result["table"])
+    written = ", ".join(str(out / f"{name}.{ext}") for ext in ("json", "md", "png"))
+    typer.echo(f"written: {written}")

@@ -1,0 +1,79 @@
+"""`cvis long ...`: hour-long videos: the walking-tour demo, and streaming a long file into a
+store (a thin layer over `tasks.long_demo` and `tasks.long_store`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..cli_util import DeviceOpt, friendly_errors
+
+long_app = typer.Typer(
+    help="Hour-long videos: stream them into a store, train on them whole.", no_args_is_help=True
+)
+
+
+@long_app.command("demo")
+@friendly_errors
+def demo(
+    minutes: Annotated[
+        float, typer.Option(help="Length of each tour (e.g. 5 for a quick run).")
+    ] = 60.0,
+    size: Annotated[int, typer.Option(help="Frame size (square).")] = 64,
+    codec: Annotated[
+        Path | None, typer.Option(help="Codec checkpoint; default: train a tiny one on the tour.")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Folder for the codec, store and results.")] = Path(
+        "runs/long"
+    ),
+    steps: Annotated[int, typer.Option(help="Training steps per model (a whole tour each).")] = 150,
+    codec_steps: Annotated[int, typer.Option(help="Steps of the tiny codec, if trained.")] = 200,
+    districts: Annotated[int, typer.Option(help="Districts of the world (2-12).")] = 8,
+    max_memory: Annotated[
+        float | None, typer.Option(help="Memory budget in GB (default: what is available).")
+    ] = None,
+    seed: int = 0,
+    device: DeviceOpt = "auto",
+    amp: Annotated[bool, typer.Option(help="bfloat16 autocast on CUDA.")] = False,
+) -> None:
+    """Generate a training tour and a test tour (same world, other routes), encode them, train
+    a long-context and a short-window model, evaluate; writes long_demo.{md,json,png}."""
+    from ..runtime import resolve_device
+    from .long_demo import LongDemoConfig, run_long_demo
+
+    cfg = LongDemoConfig(
+        minutes=minutes,
+        size=size,
+        districts=districts,
+        codec_steps=codec_steps,
+        steps=steps,
+        max_memory_gb=max_memory,
+        amp=amp,
+        seed=seed,
+    )
+    result = run_long_demo(cfg, out, resolve_device(device), codec)
+    typer.echo(result["table"])
+    typer.echo(f"written: {out / 'long_demo.json'}, {out / 'long_demo.md'}, {result['plot']}")
+
+
+@long_app.command("encode")
+@friendly_errors
+def encode(
+    video: Annotated[Path, typer.Argument(help="A (long) video file.")],
+    codec: Annotated[Path, typer.Option(help="Codec checkpoint (.safetensors).")],
+    out: Annotated[str, typer.Option(help="The store: a path or an fsspec URL.")],
+    size: Annotated[int | None, typer.Option(help="Resize (cover + centre crop).")] = None,
+    fps: Annotated[float | None, typer.Option(help="Resample to this frame rate.")] = None,
+    device: DeviceOpt = "auto",
+) -> None:
+    """Stream one long video into a store, one encode window at a time (flat memory), with
+    the time left."""
+    from ..codec import load_codec
+    from ..runtime import resolve_device
+    from .long_store import encode_long_file
+
+    dev = resolve_device(device)
+    entry = encode_long_file(video, load_codec(codec, dev), out, dev, size, fps)
+    typer.echo(f"stored {entry.key}: {entry.attrs['frames']} frames, {entry.steps} code steps")

@@ -1,0 +1,50 @@
+"""Peak memory of a stretch of work: on CUDA the allocator's peak, on the CPU the process's
+resident set (its high-water mark reset at the start where Linux allows, else the growth of
+`ru_maxrss`), both minus the memory in use when the stretch began."""
+
+from __future__ import annotations
+
+import resource
+from pathlib import Path
+
+import torch
+
+_STATUS, _CLEAR = Path("/proc/self/status"), Path("/proc/self/clear_refs")
+
+
+def _status_kb(field: str) -> int | None:
+    try:
+        for line in _STATUS.read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+class PeakMemory:
+    """`start()` before the work, `peak()` after: bytes above the starting level."""
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self.base = 0
+
+    def start(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+            self.base = torch.cuda.memory_allocated(self.device)
+            return
+        try:
+            _CLEAR.write_text("5")  # reset VmHWM to the current VmRSS
+            self.base = (_status_kb("VmRSS") or 0) * 1024
+        except OSError:
+            self.base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+    def peak(self) -> int:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            return torch.cuda.max_memory_allocated(self.device) - self.base
+        hwm = _status_kb("VmHWM")
+        now = hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return max(0, now * 1024 - self.base)

@@ -1,0 +1,76 @@
+"""Config files (JSON, TOML), flags over them, and the train / eval / bench commands."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from compressed_vision.bench import downstream
+from compressed_vision.errors import CVError
+from compressed_vision.tasks import load_config, run_training
+from compressed_vision.tasks.cli import downstream_command, eval_command, train_command
+from tests.tasks.downstream_fixtures import (
+    TINY_VIT,
+    config,
+    data_fixture,  # noqa: F401
+)
+
+app = typer.Typer()
+app.command("train")(train_command)
+app.command("eval")(eval_command)
+app.command("downstream")(downstream_command)
+runner = CliRunner()
+
+
+def test_config_files_and_overrides(tmp_path):
+    (tmp_path / "a.toml").write_text('task = "frames"\nstore = "s.zarr"\ncodec = "c"\nsteps = 7\n')
+    (tmp_path / "a.json").write_text(json.dumps({"inputs": "rgb", "videos": "v", "batch": 3}))
+    assert load_config(tmp_path / "a.toml", steps=9).steps == 9
+    assert load_config(tmp_path / "a.toml").task == "frames"
+    assert load_config(tmp_path / "a.json").batch == 3
+    (tmp_path / "bad.json").write_text(json.dumps({"stepz": 1}))
+    with pytest.raises(CVError, match="stepz"):
+        load_config(tmp_path / "bad.json")
+    with pytest.raises(CVError, match="needs a store"):
+        load_config(task="video")
+    with pytest.raises(CVError, match="codes only"):
+        load_config(inputs="rgb", videos="v", latent_augment="naive", augment_types=["crop"])
+
+
+def test_train_and_eval_commands(data, tmp_path):
+    cfg = config(data, tmp_path).to_dict()
+    cfg["steps"] = 5
+    (tmp_path / "run.json").write_text(json.dumps(cfg))
+    res = runner.invoke(app, ["train", str(tmp_path / "run.json"), "--steps", "1"])
+    assert res.exit_code == 0, res.output
+    assert "video on codes: top1" in res.output
+    ckpt = tmp_path / "run" / "model.safetensors"
+    res = runner.invoke(app, ["eval", str(ckpt), "--json", str(tmp_path / "e.json")])
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "e.json").read_text())["trained_steps"] == 1
+
+
+def test_bench_downstream_writes_table_json_and_plot(data, tmp_path, monkeypatch):
+    monkeypatch.setattr(
+        downstream, "_train_in_subprocess", lambda cfg: run_training(cfg, show_progress=False)
+    )
+    preset = downstream.DOWNSTREAM_PRESETS["smoke"]
+    monkeypatch.setitem(
+        downstream.DOWNSTREAM_PRESETS,
+        "smoke",
+        type(preset)(**{**preset.__dict__, "backbone_options": TINY_VIT, "train_videos": 3}),
+    )
+    args = ["downstream", "--codec", str(data["codec"]), "--preset", "smoke"]
+    args += ["--tasks", "video", "--inputs", "rgb,codes,codes+aug", "--out", str(tmp_path)]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    result = json.loads((tmp_path / "downstream.json").read_text())
+    assert [r["input"] for r in result["rows"]] == ["raw RGB", "codes", "codes + latent aug"]
+    ratios = result["ratios"]["video"]
+    assert ratios["throughput codes / rgb (wall)"] > 0 and ratios["codes - jpeg (points)"] is None
+    assert result["rows"][1]["marginal MB/clip"] >= 0
+    assert (tmp_path / "downstream.png").stat().st_size > 0
+    assert "| task | input |" in (tmp_path / "downstream.md").read_text()
