@@ -63,6 +63,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--width", type=int, default=AugmenterConfig.width)
     p.add_argument("--blocks", type=int, default=AugmenterConfig.blocks)
+    p.add_argument("--fine", type=int, default=AugmenterConfig.fine, help="finer-grid factor")
+    p.add_argument("--fine-width", type=int, default=AugmenterConfig.fine_width)
     p.add_argument("--eval-clips", type=int, default=48, help="held-out clips per source")
     p.add_argument("--eval-frames", type=int, default=8)
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
@@ -138,7 +140,14 @@ def main() -> None:
     sources = ["synthetic", str(args.data)]
 
     train_set, _ = training_clips(sources, args.frames, args.size, args.crop, args.seed)
-    cfg = AugmenterConfig(codec.latent_dim, TYPES, args.width, args.blocks)
+    cfg = AugmenterConfig(
+        codec.latent_dim,
+        TYPES,
+        args.width,
+        args.blocks,
+        fine=args.fine,
+        fine_width=args.fine_width,
+    )
     loop = LoopConfig(steps=args.steps, lr=args.lr, warmup=50)
     out_ckpt = args.work / "augmenter.safetensors"
     start = time.perf_counter()

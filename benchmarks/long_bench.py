@@ -23,6 +23,7 @@ results/long_bench.png (encode memory against length; memory per frame).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -39,7 +40,7 @@ import numpy as np
 import torch
 
 from compressed_vision.bench.report import markdown_table, write_report
-from compressed_vision.codec import load_codec
+from compressed_vision.codec import codec_fingerprint, load_codec
 from compressed_vision.models.long_video import LongModelConfig, LongVideoModel
 from compressed_vision.store.layout import code_dtype
 from compressed_vision.tasks.long_memory import code_probe, estimate_memory
@@ -175,11 +176,20 @@ def child_tasks(a: dict) -> dict:
 CHILDREN = {"encode": child_encode, "step": child_step, "tasks": child_tasks}
 
 
-def run_child(name: str, args: dict) -> dict:
-    cmd = [sys.executable, __file__, "--child", name, "--child-args", json.dumps(args)]
+def run_child(name: str, args: dict, work: Path) -> dict:
+    """One measurement in a fresh process; its result is kept in `work`, so a rerun (after a
+    crash or a kill) redoes only the measurements whose inputs changed."""
+    text = json.dumps(args, sort_keys=True)
+    done_file = work / f"child-{name}-{hashlib.sha256(text.encode()).hexdigest()[:12]}.json"
+    if done_file.is_file():
+        print(f"reusing {done_file}", flush=True)
+        return json.loads(done_file.read_text())
+    cmd = [sys.executable, __file__, "--child", name, "--child-args", text]
     print(f"$ {shlex.join(cmd)}", flush=True)
     done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    done_file.write_text(json.dumps(result))
+    return result
 
 
 # ---- computed: the longest video each pipeline can train on ----
@@ -264,14 +274,16 @@ def main() -> None:
     command = shlex.join([sys.executable, *sys.argv])
     print(f"command: {command}\nmachine: {machine()}\ncodec: {source} {codec.config}", flush=True)
 
-    common = {"codec": str(codec_path), "size": args.size}
+    # the fingerprint keys the cached results of the children to this very codec
+    common = {"codec": str(codec_path), "size": args.size, "fingerprint": codec_fingerprint(codec)}
+    w = args.work
     encodes = [
-        run_child("encode", {**common, "minutes": m, "store": str(args.work / f"enc{m:g}.zarr")})
+        run_child("encode", {**common, "minutes": m, "store": str(w / f"enc{m:g}.zarr")}, w)
         for m in args.encode_minutes
     ]
     speed = encodes[-1]["x_real_time"]
     hour_frames = int(HOUR_MIN * 60 * 25)
-    step = run_child("step", {**common, "minutes": HOUR_MIN})
+    step = run_child("step", {**common, "minutes": HOUR_MIN}, args.work)
     budget = 0.8 * meminfo_gb("MemTotal") * 1e9
     longest = longest_videos(str(codec_path), args.size, budget)
     tasks = run_child(
@@ -281,8 +293,9 @@ def main() -> None:
             "minutes": args.task_minutes,
             "size": args.task_size,
             "steps": args.task_steps,
-            "out": str(args.work / "tasks"),
+            "out": str(args.work / f"tasks-{codec_fingerprint(codec)}"),
         },
+        args.work,
     )
 
     px = hour_frames * args.size * args.size * 3

@@ -22,17 +22,19 @@ def latents() -> torch.Tensor:
     return torch.randn(4, 32, 2, 4, 4)
 
 
-@pytest.mark.parametrize("per_type", [False, True])
-def test_output_has_the_input_shape(latents, per_type):
-    net = LatentAugmenter(AugmenterConfig(32, width=8, blocks=1, embed=8, per_type=per_type))
+@pytest.mark.parametrize(("per_type", "fine"), [(False, 0), (True, 0), (False, 4)])
+def test_output_has_the_input_shape(latents, per_type, fine):
+    cfg = AugmenterConfig(32, width=8, blocks=1, embed=8, per_type=per_type, fine=fine)
+    net = LatentAugmenter(cfg)
     torch.nn.init.normal_(next(iter(net.nets.values())).head.weight)
     aug = sample_augmentation(net.config.types, 4, torch.Generator().manual_seed(0))
     out = net(latents, aug)
     assert out.shape == latents.shape and torch.isfinite(out).all()
 
 
-def test_untrained_network_is_the_naive_latent_grid_op(latents):
-    net = LatentAugmenter(AugmenterConfig(32, width=8, blocks=1, embed=8))
+@pytest.mark.parametrize("fine", [0, 2])
+def test_untrained_network_is_the_naive_latent_grid_op(latents, fine):
+    net = LatentAugmenter(AugmenterConfig(32, width=8, blocks=1, embed=8, fine=fine))
     flip = Augmentation.of("flip", torch.ones(4, 1))
     torch.testing.assert_close(net(latents, flip), latent_grid_op(latents, flip))
     torch.testing.assert_close(latent_grid_op(latents, flip), latents.flip(-1))

@@ -42,7 +42,16 @@ def test_two_processes_match_one(data, tmp_path):
     run_training(single, show_progress=False)
     a, b = _weights(tmp_path / "ddp" / "run"), _weights(tmp_path / "one" / "run")
     assert a.keys() == b.keys()
-    # Equal up to float summation order; AdamW scales the ~1e-10 noise on gradients that are
-    # zero in exact arithmetic (attention key biases) up to ~1e-5. A wrong split of the
-    # batch moves every weight by about the learning rate (1e-3).
-    assert all(torch.allclose(a[k], b[k], atol=1e-4) for k in a)
+    # Equal up to float summation order. The attention key biases are left out: their
+    # gradient is zero in exact arithmetic (softmax ignores a shift shared by all keys), and
+    # AdamW scales the ~1e-10 rounding noise there up to the learning rate's order. A wrong
+    # split of the batch moves every weight by about the learning rate (1e-3).
+    worst = {}
+    for k in a:
+        x, y = a[k], b[k]
+        if k.endswith("in_proj_bias"):
+            third = len(x) // 3
+            x, y = torch.cat([x[:third], x[2 * third :]]), torch.cat([y[:third], y[2 * third :]])
+        if x.is_floating_point():
+            worst[k] = float((x - y).abs().max())
+    assert max(worst.values()) < 1e-5, sorted(worst.items(), key=lambda kv: -kv[1])[:3]

@@ -42,6 +42,9 @@ def train_cmd(
     lr: float = 2e-3,
     width: Annotated[int, typer.Option(help="Channels of the correction network.")] = 48,
     blocks: Annotated[int, typer.Option(help="Residual blocks of the correction network.")] = 3,
+    fine: Annotated[
+        int, typer.Option(help="Also warp on a learned grid this many times finer (0: off).")
+    ] = 0,
     per_type: Annotated[bool, typer.Option(help="One network per type, not one shared.")] = False,
     pixel_weight: Annotated[float, typer.Option(help="Weight of the decoded-pixel loss.")] = 1.0,
     checkpoint_every: Annotated[
@@ -64,7 +67,9 @@ def train_cmd(
     seed_everything(seed)
     dev = resolve_device(device)
     model = load_codec(codec, dev)
-    cfg = AugmenterConfig(model.latent_dim, parse_types(types), width, blocks, per_type=per_type)
+    cfg = AugmenterConfig(
+        model.latent_dim, parse_types(types), width, blocks, per_type=per_type, fine=fine
+    )
     train_set, _ = training_clips(data or ["synthetic"], frames, size, crop, seed)
     loop = LoopConfig(steps=steps, lr=lr, checkpoint_every=checkpoint_every, amp=amp)
     _, history = train_augmenter(

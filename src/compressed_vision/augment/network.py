@@ -8,7 +8,10 @@ latents of the augmented videos, in two steps:
    pixels; the photometric ones leave it as it is;
 2. a residual correction: a conv net whose blocks are FiLM-conditioned on an MLP embedding
    of the conditioning vector (type one-hot + parameters), over the warped latents plus
-   three helper channels (the grid's y and x coordinates and the warp's valid-area mask).
+   helper channels: the grid's y and x coordinates, the warp's valid-area mask, and where
+   each sample falls inside its source code cell; optionally (`fine`) plus a path that
+   lifts the latents to a learned finer grid, warps them there and folds them back, since a
+   zoomed crop needs part of a code cell, which no operation on the code grid can take.
 
 The codec's encoder maps each block of `temporal_factor` frames to one code step on its own,
 and every augmentation acts on each frame alike, so the latents of an augmented code step
@@ -49,11 +52,15 @@ class AugmenterConfig:
     embed: int = 64
     per_type: bool = False
     latent_scale: float = 1.0
+    fine: int = 0  # > 0: also warp on a learned grid this many times finer (see `FinePath`)
+    fine_width: int = 32
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "types", parse_types(self.types))
-        if min(self.latent_dim, self.width, self.blocks, self.embed) < 1:
-            raise ValueError("latent_dim, width, blocks and embed must be positive")
+        if min(self.latent_dim, self.width, self.blocks, self.embed, self.fine_width) < 1:
+            raise ValueError("latent_dim, width, blocks, embed and fine_width must be positive")
+        if self.fine < 0:
+            raise ValueError("fine is 0 (off) or the factor of the finer grid")
 
     def to_dict(self) -> dict:
         return {**asdict(self), "types": list(self.types)}
@@ -90,24 +97,57 @@ class FiLMBlock(nn.Module):
         return x + self.mix(F.silu(h))
 
 
-class CorrectionNet(nn.Module):
-    """Per code step: (N, D + 3, H', W') warped latents and helper channels, (N, COND_DIM)
-    conditioning -> (N, D, H', W') correction."""
+class FinePath(nn.Module):
+    """Sub-cell detail: a crop that zooms in needs part of a code cell, which no operation on
+    the code grid can take. Latents (N, D, H', W') are lifted to a learned grid `factor` times
+    finer (conv + pixel shuffle), warped there by the augmentation's exact geometry, refined
+    (FiLM blocks) and folded back to the code grid (pixel unshuffle + 1x1 conv)."""
 
-    def __init__(self, latent_dim: int, width: int, blocks: int, embed: int):
+    def __init__(self, latent_dim: int, width: int, fine_width: int, factor: int, embed: int):
         super().__init__()
+        self.lift = nn.Sequential(
+            nn.Conv2d(latent_dim, fine_width * factor * factor, 3, padding=1),
+            nn.PixelShuffle(factor),
+        )
+        self.blocks = nn.ModuleList(FiLMBlock(fine_width, embed) for _ in range(2))
+        self.fold = nn.Sequential(
+            nn.PixelUnshuffle(factor), nn.SiLU(), nn.Conv2d(fine_width * factor * factor, width, 1)
+        )
+
+    def forward(self, latents: torch.Tensor, theta: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+        f = self.lift(latents)
+        grid = F.affine_grid(theta, list(f.shape), align_corners=False)
+        f = F.grid_sample(f, grid, "bilinear", "border", align_corners=False)
+        for block in self.blocks:
+            f = block(f, e)
+        return self.fold(f)
+
+
+class CorrectionNet(nn.Module):
+    """Per code step: (N, D + HELPERS, H', W') warped latents and helper channels, (N, COND_DIM)
+    conditioning (and, with a `FinePath`, the unwarped latents and the warp) -> (N, D, H', W')
+    correction."""
+
+    def __init__(self, cfg: AugmenterConfig):
+        super().__init__()
+        d, width, embed = cfg.latent_dim, cfg.width, cfg.embed
         self.embed = nn.Sequential(
             nn.Linear(COND_DIM, embed), nn.SiLU(), nn.Linear(embed, embed), nn.SiLU()
         )
-        self.stem = nn.Conv2d(latent_dim + 3, width, 3, padding=1)
-        self.blocks = nn.ModuleList(FiLMBlock(width, embed) for _ in range(blocks))
-        self.head = nn.Conv2d(width, latent_dim, 1)
+        self.stem = nn.Conv2d(d + HELPERS, width, 3, padding=1)
+        self.fine = FinePath(d, width, cfg.fine_width, cfg.fine, embed) if cfg.fine else None
+        self.blocks = nn.ModuleList(FiLMBlock(width, embed) for _ in range(cfg.blocks))
+        self.head = nn.Conv2d(width, d, 1)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
 
-    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, cond: torch.Tensor, latents: torch.Tensor, theta: torch.Tensor
+    ) -> torch.Tensor:
         e = self.embed(cond)
         h = self.stem(x)
+        if self.fine is not None:
+            h = h + self.fine(latents, theta, e)
         for block in self.blocks:
             h = block(h, e)
         return self.head(F.silu(h))
@@ -120,9 +160,7 @@ class LatentAugmenter(nn.Module):
         super().__init__()
         self.config = cfg
         names = cfg.types if cfg.per_type else ("all",)
-        self.nets = nn.ModuleDict(
-            {n: CorrectionNet(cfg.latent_dim, cfg.width, cfg.blocks, cfg.embed) for n in names}
-        )
+        self.nets = nn.ModuleDict({n: CorrectionNet(cfg) for n in names})
 
     def _check(self, latents: torch.Tensor, aug: Augmentation) -> None:
         if latents.ndim != 5 or latents.shape[1] != self.config.latent_dim:
@@ -149,28 +187,39 @@ class LatentAugmenter(nn.Module):
         warped = F.grid_sample(steps, grid, "bilinear", "border", align_corners=False)
         x = torch.cat([warped / self.config.latent_scale, _helpers(grid)], dim=1)
         cond = conditioning(aug).to(x.dtype).repeat_interleave(t, dim=0)
+        scaled = steps / self.config.latent_scale
         if self.config.per_type:
             correction = torch.zeros_like(warped)
             step_types = aug.types.repeat_interleave(t)
             for kind in self.config.types:
                 rows = (step_types == TRANSFORMS.index(kind)).nonzero().flatten()
                 if len(rows):
-                    correction[rows] = self.nets[kind](x[rows], cond[rows]).to(x.dtype)
+                    net = self.nets[kind]
+                    correction[rows] = net(x[rows], cond[rows], scaled[rows], theta[rows]).to(
+                        x.dtype
+                    )
         else:
-            correction = self.nets["all"](x, cond)
+            correction = self.nets["all"](x, cond, scaled, theta)
         out = warped + self.config.latent_scale * correction.to(warped.dtype)
         return out.reshape(b, t, d, h, w).transpose(1, 2)
 
 
+HELPERS = 5  # helper channels of `_helpers`
+
+
 def _helpers(grid: torch.Tensor) -> torch.Tensor:
-    """(N, 3, H', W') from a sampling grid (N, H', W', 2): the y and x coordinates of every
-    position in [-1, 1], and where the warp samples inside the input (1) or not (0)."""
+    """(N, HELPERS, H', W') from a sampling grid (N, H', W', 2): the y and x coordinates of
+    every position in [-1, 1], where the warp samples inside the input (1) or not (0), and the
+    sample's y and x offset from the centre of the nearest input cell (in cells, -0.5..0.5)."""
     n, h, w, _ = grid.shape
     ys = torch.linspace(-1, 1, h, device=grid.device, dtype=grid.dtype)
     xs = torch.linspace(-1, 1, w, device=grid.device, dtype=grid.dtype)
     coords = torch.stack(torch.meshgrid(ys, xs, indexing="ij"))[None].expand(n, 2, h, w)
     inside = (grid.abs() <= 1).all(dim=-1).to(grid.dtype)[:, None]
-    return torch.cat([coords, inside], dim=1)
+    size = torch.tensor([w, h], device=grid.device, dtype=grid.dtype)
+    cells = ((grid + 1) * size - 1) / 2  # input cell coordinates (x, y), align_corners=False
+    offset = (cells - cells.round()).flip(-1).permute(0, 3, 1, 2)  # (N, 2: y, x, H', W')
+    return torch.cat([coords, inside, offset], dim=1)
 
 
 def save_augmenter(path: str | Path, augmenter: LatentAugmenter, codec: VideoCodec) -> Path:

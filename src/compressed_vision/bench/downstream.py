@@ -57,11 +57,11 @@ class DownstreamConfig:
     segments: int = 3  # per video in the frame-wise set
     backbone: str = "s3d"
     backbone_options: dict[str, Any] = field(default_factory=lambda: {"width": 0.25})
-    steps: int = 150
-    real_steps: int = 60
-    batch: int = 32
+    steps: int = 300
+    real_steps: int = 100
+    batch: int = 16
     real_batch: int = 16
-    lr: float = 5e-3
+    lr: float = 2e-3
     augment_types: tuple[str, ...] = ("crop", "brightness", "saturation")
     real_augment_types: tuple[str, ...] = ("flip", "crop", "brightness", "saturation")
     latent_augment: str = "naive"  # an augmenter checkpoint for the codec, or "naive"
@@ -80,6 +80,7 @@ DOWNSTREAM_PRESETS = {
         steps=3000,
         real_steps=1000,
         lr=1e-3,
+        batch=32,
     ),
     "smoke": DownstreamConfig(
         train_videos=6,

@@ -17,7 +17,8 @@ INPUTS = ("codes", "rgb", "jpeg", "h264", "hevc")
 
 @dataclass(frozen=True)
 class TaskConfig:
-    """Every knob of `cvis train` (see docs/downstream.md for what each one does)."""
+    """Every knob of `cvis train`; the README ("Training video networks on codes") says what
+    each one does."""
 
     task: str = "video"  # video | frames | speed | arrow
     inputs: str = "codes"  # codes | rgb | jpeg | h264 | hevc
