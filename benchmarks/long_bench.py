@@ -41,6 +41,7 @@ import torch
 
 from compressed_vision.bench.report import markdown_table, write_report
 from compressed_vision.codec import codec_fingerprint, load_codec
+from compressed_vision.codec.checkpoint import WEIGHTS_DIR
 from compressed_vision.models.long_video import LongModelConfig, LongVideoModel
 from compressed_vision.store.layout import code_dtype
 from compressed_vision.tasks.long_memory import code_probe, estimate_memory
@@ -50,8 +51,9 @@ from compressed_vision.train_loop import LoopConfig, train
 from compressed_vision.video.walking_tour import TourConfig, WalkingTour
 
 ROOT = Path(__file__).resolve().parents[1]
-SHIPPED = Path("/tmp/ship/cr240.safetensors")
+SHIPPED = WEIGHTS_DIR / "codec_cr240.safetensors"
 FALLBACK = ROOT / "runs" / "demo" / "codec.safetensors"
+RGB_CHECK_MIN = (3.0, 6.0)  # lengths of the measured RGB steps (past one checkpointed segment)
 HOUR_MIN = 60.0
 
 
@@ -165,6 +167,32 @@ def child_step(a: dict) -> dict:
     }
 
 
+def child_rgb_step(a: dict) -> dict:
+    """One forward and backward pass of the same model over a["minutes"] of float32 RGB
+    pixels: peak RSS against the computed estimate for that length (checks the estimate
+    that gives the longest RGB video)."""
+    cc = load_codec(a["codec"]).config
+    cfg = LongModelConfig()
+    fpc = cfg.chunk_steps * cc.temporal_factor
+    model = LongVideoModel.for_pixels(cfg, cc.spatial_factor, cc.temporal_factor)
+    size = a["size"]
+    estimate = estimate_memory(model, lambda n: torch.rand(1, 3, n * fpc, size, size), fpc)
+    chunks = round(a["minutes"] * 60 * 25 / fpc)
+    before = rss_mb()  # the video itself counts: holding it is the RGB pipeline's cost
+    video = torch.rand(1, 3, chunks * fpc, size, size)
+    labels = torch.randint(cfg.districts, (chunks,))
+    t0 = time.perf_counter()
+    out = model(video)
+    torch.nn.functional.cross_entropy(out["district"][0], labels).backward()
+    return {
+        "frames": chunks * fpc,
+        "step_s": time.perf_counter() - t0,
+        "rss_before_mb": before,
+        "peak_rss_mb": peak_rss_mb(),
+        "estimated_gb": estimate.bytes_for(chunks) / 1e9,
+    }
+
+
 def child_tasks(a: dict) -> dict:
     from compressed_vision.tasks.long_demo import LongDemoConfig, run_long_demo
 
@@ -173,7 +201,12 @@ def child_tasks(a: dict) -> dict:
     return {k: result[k] for k in ("config", "results", "timings", "prepare_s", "table", "plot")}
 
 
-CHILDREN = {"encode": child_encode, "step": child_step, "tasks": child_tasks}
+CHILDREN = {
+    "encode": child_encode,
+    "step": child_step,
+    "rgb_step": child_rgb_step,
+    "tasks": child_tasks,
+}
 
 
 def run_child(name: str, args: dict, work: Path) -> dict:
@@ -233,6 +266,22 @@ def longest_videos(codec_path: str, size: int, budget: float) -> list[dict]:
     return rows
 
 
+def rgb_fit(steps: list[dict], budget: float) -> dict:
+    """The longest RGB video from two measured steps: the line through their peak memory
+    (above the RSS before) against frames, solved for `budget`."""
+    (f1, m1), (f2, m2) = (
+        (r["frames"], (r["peak_rss_mb"] - r["rss_before_mb"]) * 1e6) for r in steps
+    )
+    per_frame = (m2 - m1) / (f2 - f1)
+    frames = int(f1 + (budget - m1) / per_frame)
+    return {
+        "pipeline": "RGB float32 (line through the two measured steps below)",
+        "KB per frame (computed)": per_frame / 1e3,
+        "longest video, frames (computed)": frames,
+        "longest video, hours (computed)": frames / 25 / 3600,
+    }
+
+
 def plot(path: Path, encodes: list[dict], longest: list[dict], step: dict) -> Path:
     import matplotlib
 
@@ -284,8 +333,21 @@ def main() -> None:
     speed = encodes[-1]["x_real_time"]
     hour_frames = int(HOUR_MIN * 60 * 25)
     step = run_child("step", {**common, "minutes": HOUR_MIN}, args.work)
+    rgb_steps = [run_child("rgb_step", {**common, "minutes": m}, w) for m in RGB_CHECK_MIN]
     budget = 0.8 * meminfo_gb("MemTotal") * 1e9
     longest = longest_videos(str(codec_path), args.size, budget)
+    fit = rgb_fit(rgb_steps, budget)
+    frames_key = "longest video, frames (computed)"
+    longest += [
+        fit,
+        {
+            "pipeline": "ratio codes / RGB (measured line)",
+            "KB per frame (computed)": longest[0]["KB per frame (computed)"]
+            / fit["KB per frame (computed)"],
+            frames_key: longest[0][frames_key] / max(1, fit[frames_key]),
+            "longest video, hours (computed)": "",
+        },
+    ]
     tasks = run_child(
         "tasks",
         {
@@ -340,6 +402,23 @@ def main() -> None:
             "target GB": 8.0,
         }
     ]
+    rgb_checks = [
+        {
+            "pipeline": "RGB float32, measured",
+            "frames": r["frames"],
+            "forward + backward s": r["step_s"],
+            "peak RSS - RSS before GB": (r["peak_rss_mb"] - r["rss_before_mb"]) / 1e3,
+            "estimate GB": r["estimated_gb"],
+        }
+        for r in rgb_steps
+    ]
+    codes_check = {
+        "pipeline": "codes, measured (the hour's step above)",
+        "frames": step["frames"],
+        "forward + backward s": step["step_s"],
+        "peak RSS - RSS before GB": (step["peak_rss_mb"] - step["rss_before_mb"]) / 1e3,
+        "estimate GB": step["estimated_gb"],
+    }
     table = "\n\n".join(
         [
             f"command: `{command}`\n\ncodec: {source} ({codec.config.spatial_factor}x spatial, "
@@ -351,6 +430,8 @@ def main() -> None:
             "### One training step over the whole hour\n\n" + markdown_table(step_rows),
             f"### Longest video one training step fits in ({budget / 1e9:.1f} GB = 80% of RAM; "
             "computed from measured bytes per chunk)\n\n" + markdown_table(longest),
+            "### The estimate against measured steps\n\n"
+            + markdown_table([*rgb_checks, codes_check]),
             f"### Tasks ({args.task_minutes:g}-minute tours at {args.task_size}x"
             f"{args.task_size}, {args.task_steps} steps per model; test tour)\n\n" + tasks["table"],
         ]
@@ -363,6 +444,7 @@ def main() -> None:
         "memory_of_hour": memory_rows,
         "train_step_hour": step,
         "longest_video": {"budget_bytes": budget, "rows": longest},
+        "estimate_checks": [*rgb_checks, codes_check],
         "tasks": tasks,
     }
     write_report(args.out, "long_bench", payload, table + "\n")
