@@ -4,6 +4,7 @@ that readers require), or recording why it failed."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,6 +117,31 @@ def _label_indices(labels: list[str | None], classes: tuple[str, ...]) -> np.nda
     return np.array([index.get(lab, -1) if lab else -1 for lab in labels], dtype=np.int16)
 
 
+def window_frames(codec: VideoCodec) -> int:
+    """Frames per encode window: the unit of streaming (memory is bounded by it)."""
+    return WINDOW * codec.config.temporal_factor
+
+
+@torch.no_grad()
+def write_chunks(
+    writer: VideoWriter,
+    chunks: Iterable[np.ndarray],
+    codec: VideoCodec,
+    device: torch.device,
+    on_chunk: Callable[[int], object] | None = None,
+) -> tuple[int, int, int]:
+    """Encode `chunks` ((t, H, W, 3) uint8, `window_frames(codec)` long but the last) into
+    `writer`, one window at a time; `on_chunk(frames)` after each. Returns (frames, H, W)."""
+    frames, height, width = 0, 0, 0
+    for chunk in chunks:
+        codes = codec.encode(frames_to_tensor(chunk).to(device), WINDOW)[0]
+        writer.append(codes.cpu().numpy())
+        frames, (height, width) = frames + len(chunk), chunk.shape[1:3]
+        if on_chunk is not None:
+            on_chunk(len(chunk))
+    return frames, height, width
+
+
 @torch.no_grad()
 def encode_item(
     root: zarr.Group, item: Item, codec: VideoCodec, device: torch.device, spec: BuildSpec
@@ -131,11 +157,8 @@ def encode_item(
     try:
         source = open_source(item, spec.size, spec.fps)
         writer = VideoWriter(root, item, codec.codebook_size, spec.chunk_steps)
-        frames, height, width = 0, 0, 0
-        for chunk in source.chunks(WINDOW * codec.config.temporal_factor):
-            codes = codec.encode(frames_to_tensor(chunk).to(device), WINDOW)[0]
-            writer.append(codes.cpu().numpy())
-            frames, (height, width) = frames + len(chunk), chunk.shape[1:3]
+        chunks = source.chunks(window_frames(codec))
+        frames, height, width = write_chunks(writer, chunks, codec, device)
         if frames == 0:
             raise VideoError("no frames in the selected time range", item.source)
     except (CVError, av.error.FFmpegError) as e:

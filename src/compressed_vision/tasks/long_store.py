@@ -17,24 +17,17 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..codec.files import WINDOW, frames_to_tensor
 from ..codec.model import VideoCodec
 from ..errors import VideoError
 from ..store.build import prepare_root
 from ..store.manifest import Item
 from ..store.reader import CodeStore, VideoEntry
 from ..store.sources import open_source
-from ..store.writer import BuildSpec, VideoWriter
+from ..store.writer import BuildSpec, VideoWriter, window_frames, write_chunks
 from ..video.io import probe_video
 from ..video.walking_tour import TourConfig, WalkingTour
 
 
-def window_frames(codec: VideoCodec) -> int:
-    """Frames per encode window: the unit of streaming (memory is bounded by it)."""
-    return WINDOW * codec.config.temporal_factor
-
-
-@torch.no_grad()
 def stream_into_store(
     out: str,
     item: Item,
@@ -52,13 +45,8 @@ def stream_into_store(
     codec = codec.to(device).eval()
     root = prepare_root(out, codec, spec)
     writer = VideoWriter(root, item, codec.codebook_size, spec.chunk_steps)
-    frames, height, width = 0, 0, 0
     with tqdm(total=total, unit="frame", desc=f"encode {item.id}", disable=not progress) as bar:
-        for chunk in chunks:
-            codes = codec.encode(frames_to_tensor(chunk).to(device), WINDOW)[0]
-            writer.append(codes.cpu().numpy())
-            frames, (height, width) = frames + len(chunk), chunk.shape[1:3]
-            bar.update(len(chunk))
+        frames, height, width = write_chunks(writer, chunks, codec, device, bar.update)
     if frames == 0:
         raise VideoError("no frames to encode", item.source)
     base = {"frames": frames, "height": int(height), "width": int(width), "label": None}
