@@ -43,6 +43,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--train-videos", type=int)
     p.add_argument("--test-videos", type=int)
     p.add_argument("--latent-augment", help="augmenter checkpoint (default: naive grid op)")
+    p.add_argument("--tasks", help="subset of video,frames,speed,arrow (default: all)")
+    p.add_argument("--name", default="downstream_bench", help="base name of the written files")
     p.add_argument("--work", type=Path, default=ROOT / "runs" / "downstream_bench")
     p.add_argument("--out", type=Path, default=ROOT / "results")
     p.add_argument("--device", default="auto")
@@ -63,6 +65,7 @@ def main() -> None:
         "train_videos": args.train_videos,
         "test_videos": args.test_videos,
         "latent_augment": args.latent_augment,
+        "tasks": tuple(args.tasks.split(",")) if args.tasks else None,
     }
     cfg = replace(cfg, **{k: v for k, v in changes.items() if v is not None})
     print("command:", shlex.join([sys.executable, *sys.argv]))
@@ -73,7 +76,7 @@ def main() -> None:
     )
     print(f"inputs: {', '.join(cfg.inputs)}; tasks: {', '.join(cfg.tasks)}; config: {cfg}")
     began = time.perf_counter()
-    result = run_downstream(cfg, args.out, "downstream_bench", work_dir=args.work)
+    result = run_downstream(cfg, args.out, args.name, work_dir=args.work)
     print(result["table"])
     print(f"wall time {time.perf_counter() - began:.0f} s; written under {args.out}")
 

@@ -64,13 +64,17 @@ def test_bench_downstream_writes_table_json_and_plot(data, tmp_path, monkeypatch
         type(preset)(**{**preset.__dict__, "backbone_options": TINY_VIT, "train_videos": 3}),
     )
     args = ["downstream", "--codec", str(data["codec"]), "--preset", "smoke"]
-    args += ["--tasks", "video", "--inputs", "rgb,codes,codes+aug", "--out", str(tmp_path)]
+    args += ["--tasks", "video", "--inputs", "rgb,rgb+aug,codes,codes+aug", "--out", str(tmp_path)]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     result = json.loads((tmp_path / "downstream.json").read_text())
-    assert [r["input"] for r in result["rows"]] == ["raw RGB", "codes", "codes + latent aug"]
+    names = ["raw RGB", "raw RGB + pixel aug", "codes", "codes + latent aug"]
+    assert [r["input"] for r in result["rows"]] == names
     ratios = result["ratios"]["video"]
     assert ratios["throughput codes / rgb (wall)"] > 0 and ratios["codes - jpeg (points)"] is None
+    assert ratios["ratios between"] == "codes + latent aug / raw RGB + pixel aug"
+    rgb, rgb_aug = (next(r for r in result["runs"] if r["input"] == k) for k in ("rgb", "rgb+aug"))
+    assert rgb["augment_types"] == [] and rgb_aug["augment_types"]
     assert result["rows"][1]["marginal MB/clip"] >= 0
     assert (tmp_path / "downstream.png").stat().st_size > 0
     assert "| task | input |" in (tmp_path / "downstream.md").read_text()

@@ -146,7 +146,9 @@ def downstream_command(
     ] = None,
     preset: Annotated[str, Opt(help="small (CPU, minutes), full (GPU) or smoke.")] = "small",
     tasks: Annotated[str | None, Opt(help="Subset of video,frames,speed,arrow.")] = None,
-    inputs: Annotated[str | None, Opt(help="Subset of rgb,jpeg,h264,codes,codes+aug.")] = None,
+    inputs: Annotated[
+        str | None, Opt(help="Subset of rgb,rgb+aug,jpeg,h264,codes,codes+aug.")
+    ] = None,
     latent_augment: Annotated[
         str | None, Opt(help="Augmenter checkpoint for the codec (default: naive grid op).")
     ] = None,

@@ -323,6 +323,7 @@ def _result(
     return {
         "task": cfg.task,
         "inputs": cfg.inputs,
+        "augment_types": list(cfg.augment_types),
         "latent_augment": cfg.latent_augment,
         "backbone": cfg.backbone,
         "classes": prep.classes,
