@@ -118,14 +118,15 @@ def target_checks(result: dict[str, Any]) -> list[dict[str, Any]]:
                 "met": gain_c >= 3.0,
             }
         )
-    speedup = next(r["speedup vs (d)"] for r in result["speed"] if r["method"] == "latent")
-    checks.append(
-        {
-            "target": "latent >= 20x faster than (d)",
-            "value": f"{speedup:.1f}x",
-            "met": speedup >= 20,
-        }
-    )
+    for row in result["speed"]:
+        if row["method"] == "latent":
+            checks.append(
+                {
+                    "target": f"latent >= 20x faster than (d), batch {row['batch']}",
+                    "value": f"{row['speedup vs (d)']:.1f}x",
+                    "met": row["speedup vs (d)"] >= 20,
+                }
+            )
     return checks
 
 

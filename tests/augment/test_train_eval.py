@@ -91,7 +91,9 @@ def test_evaluation_rows_and_speed(codec, clips):
     aug, _ = train_augmenter(
         codec, repeat(clips), LoopConfig(steps=1), torch.device("cpu"), cfg, show_progress=False
     )
-    result = evaluate_augmenter(codec, aug, clips, torch.device("cpu"), bins=2)
+    result = evaluate_augmenter(
+        codec, aug, clips, torch.device("cpu"), bins=2, speed_batches=(2, 5)
+    )
     rows = {(r["type"], r["params"]): r for r in result["rows"]}
     assert {k[0] for k in rows} == {"flip", "crop", "brightness"}
     assert rows[("flip", "all")]["clips"] == len(clips)
@@ -99,6 +101,9 @@ def test_evaluation_rows_and_speed(codec, clips):
     flip = rows[("flip", "all")]
     assert flip["agree (a) upper"] >= flip["agree (b) none"] and 0 <= flip["agree latent"] <= 1
     assert {r["method"] for r in result["speed"]} >= {"latent", "(d) pixel"}
+    assert {r["batch"] for r in result["speed"]} == {2, 5}
+    # the decoded clip transformed in pixels keeps a flip's detail at least as well as (d)
+    assert flip["PSNR transform(decode)"] >= flip["PSNR (d) pixel"] - 0.5
 
 
 def test_cli_train_eval_and_refusal(codec, other_codec, tmp_path):

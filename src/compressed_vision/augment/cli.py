@@ -94,6 +94,9 @@ def eval_cmd(
     size: int = 64,
     batch: int = 16,
     bins: Annotated[int, typer.Option(help="Parameter-strength bins per type.")] = 3,
+    speed_batch: Annotated[
+        list[int] | None, typer.Option(help="Batch sizes of the speed test (repeatable).")
+    ] = None,
     out_dir: Annotated[Path, typer.Option(help="Folder for the JSON, markdown and PNG.")] = Path(
         "results"
     ),
@@ -116,7 +119,9 @@ def eval_cmd(
     augmenter = load_augmenter(aug, model, dev)
     kinds = parse_types(types) if types else None
     videos = evaluation_clips(data or ["synthetic"], frames, size, clips, seed)
-    result = evaluate_augmenter(model, augmenter, videos, dev, kinds, batch, bins, seed)
+    result = evaluate_augmenter(
+        model, augmenter, videos, dev, kinds, batch, bins, seed, tuple(speed_batch or (16, 64))
+    )
     table = "".join(
         f"{title}\n\n{markdown_table(rows)}\n" for title, rows in table_sections(result)
     )

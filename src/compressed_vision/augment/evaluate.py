@@ -9,6 +9,9 @@ with transform(x, p) (PSNR, per clip, averaged):
 - ``(c) naive``: the latent-grid operation (flip, crop + resize, rotation only);
 - ``(d) pixel``: encode(transform(decode(z), p)), round trip through pixels.
 
+For reference (PSNR only, no latents): ``transform(decode)``, the decoded clip transformed in
+pixels, i.e. the detail the codes of x hold about transform(x, p) before any re-encoding.
+
 Also per method: the latent error relative to the encoder's latents of transform(x, p)
 (MSE / their variance) and the code agreement (fraction of code indices equal after
 quantising, against encode(transform(x, p))); and the speed of each, in clips per second.
@@ -33,6 +36,7 @@ from .train import decode, encoder_latents, quantise
 
 GEOMETRIC = ("flip", "crop", "rotation")
 METHODS = ("latent", "(a) upper", "(b) none", "(c) naive", "(d) pixel")
+DECODED = "transform(decode)"  # pixels, not latents: PSNR only
 # What the strength of an augmentation is, for the parameter bins: (label, value, lo, hi).
 _STRENGTH: dict[str, tuple[str, Callable[[torch.Tensor], torch.Tensor], float, float]] = {
     "crop": ("area", lambda p: p[:, 2] * p[:, 3], *SAMPLE_RANGES["crop_area"]),
@@ -59,8 +63,9 @@ def _per_clip(x: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def method_latents(
     codec: VideoCodec, augmenter: LatentAugmenter, video: torch.Tensor, aug: Augmentation
-) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
-    """({method: latents}, the pixel target transform(x, p), the encoder's latents of it)."""
+) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor, torch.Tensor]:
+    """({method: latents}, the pixel target transform(x, p), the encoder's latents of it,
+    transform(decode(z), p))."""
     q, _ = quantise(codec, encoder_latents(codec, video))
     target_video = apply_pixels(video, aug)
     target = encoder_latents(codec, target_video).float()
@@ -73,7 +78,7 @@ def method_latents(
     }
     if all(kind in GEOMETRIC for kind, _, _ in aug.groups()):
         latents["(c) naive"] = latent_grid_op(q, aug)
-    return latents, target_video, target
+    return latents, target_video, target, round_trip
 
 
 @torch.no_grad()
@@ -81,13 +86,16 @@ def clip_metrics(
     codec: VideoCodec, augmenter: LatentAugmenter, video: torch.Tensor, aug: Augmentation
 ) -> dict[str, torch.Tensor]:
     """Per clip: "psnr <method>", "rel_mse <method>", "agree <method>" (on the CPU)."""
-    latents, target_video, target = method_latents(codec, augmenter, video, aug)
+    latents, target_video, target, round_trip = method_latents(codec, augmenter, video, aug)
     _, target_codes = quantise(codec, target)
     variance = _per_clip((target - target.mean(dim=(1, 2, 3, 4), keepdim=True)) ** 2)
-    out: dict[str, torch.Tensor] = {}
+
+    def psnr(x: torch.Tensor) -> torch.Tensor:
+        return -10 * torch.log10(_per_clip((x.float() - target_video) ** 2).clamp_min(1e-10))
+
+    out: dict[str, torch.Tensor] = {f"psnr {DECODED}": psnr(round_trip)}
     for name, lat in latents.items():
-        mse = _per_clip((decode(codec, lat, video).float() - target_video) ** 2)
-        out[f"psnr {name}"] = -10 * torch.log10(mse.clamp_min(1e-10))
+        out[f"psnr {name}"] = psnr(decode(codec, lat, video))
         out[f"rel_mse {name}"] = _per_clip((lat.float() - target) ** 2) / variance
         out[f"agree {name}"] = _per_clip(quantise(codec, lat)[1] == target_codes)
     return {k: v.cpu() for k, v in out.items()}
@@ -110,7 +118,7 @@ def _rows(kind: str, params: torch.Tensor, metrics: dict[str, torch.Tensor], bin
             continue
         m = {k: float(v[mask].mean()) for k, v in metrics.items()}
         row: dict[str, Any] = {"type": kind, "params": name, "clips": int(mask.sum())}
-        row |= {f"PSNR {method}": m.get(f"psnr {method}", "-") for method in METHODS}
+        row |= {f"PSNR {method}": m.get(f"psnr {method}", "-") for method in (*METHODS, DECODED)}
         row["vs (a) dB"] = m["psnr latent"] - m["psnr (a) upper"]
         row["vs (c) dB"] = m["psnr latent"] - m["psnr (c) naive"] if kind in GEOMETRIC else "-"
         row |= {f"rel MSE {method}": m.get(f"rel_mse {method}", "-") for method in METHODS}
@@ -175,8 +183,10 @@ def evaluate_augmenter(
     batch: int = 16,
     bins: int = 3,
     seed: int = 0,
+    speed_batches: Sequence[int] = (16, 64),
 ) -> dict[str, Any]:
-    """Evaluate on clips (N, 3, T, H, W): {"rows": per type and bin, "speed": per method}."""
+    """Evaluate on clips (N, 3, T, H, W): {"rows": per type and bin, "speed": per method and
+    batch size (clips repeated to fill a batch)}."""
     codec.to(device).eval()
     augmenter.to(device).eval()
     kinds = tuple(kinds or augmenter.config.types)
@@ -191,12 +201,15 @@ def evaluate_augmenter(
             parts.append(clip_metrics(codec, augmenter, chunk, aug))
         metrics = {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
         rows += _rows(kind, params, metrics, bins)
-    speed_clips = videos[:batch].to(device)
-    speed_aug = Augmentation.of("crop", applied_params("crop", len(speed_clips), generator))
+    speed = []
+    for size in speed_batches:
+        clips = videos[torch.arange(size) % len(videos)].to(device)
+        aug = Augmentation.of("crop", applied_params("crop", size, generator))
+        speed += measure_speed(codec, augmenter, clips, aug)
     return {
         "rows": rows,
-        "speed": measure_speed(codec, augmenter, speed_clips, speed_aug),
-        "speed_note": "one batch of crop + resize (the geometric case), median of 7 runs",
+        "speed": speed,
+        "speed_note": "a batch of crop + resize (the geometric case), median of 7 runs",
         "clips": list(videos.shape),
         "kinds": list(kinds),
     }
@@ -204,7 +217,7 @@ def evaluate_augmenter(
 
 def table_sections(result: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
     """The evaluation as (title, rows) tables: PSNR, latent error and agreement, speed."""
-    psnr_keys = ["type", "params", "clips"] + [f"PSNR {m}" for m in METHODS]
+    psnr_keys = ["type", "params", "clips"] + [f"PSNR {m}" for m in (*METHODS, DECODED)]
     psnr_keys += ["vs (a) dB", "vs (c) dB"]
     other = ["type", "params"] + [f"rel MSE {m}" for m in METHODS]
     other += [f"agree {m}" for m in METHODS]
@@ -245,7 +258,7 @@ def save_figure(
     middle = clip.shape[2] // 2
     for row, kind in enumerate(kinds):
         aug = Augmentation.of(kind, torch.tensor([SHOWCASE[kind]]))
-        latents, target_video, _ = method_latents(codec, augmenter, clip, aug)
+        latents, target_video, _, _ = method_latents(codec, augmenter, clip, aug)
         images = {
             "original": clip,
             "pixel-augmented": target_video,
