@@ -7,12 +7,13 @@ and the dataset's size on disk.
 Pixel inputs go through the backbone's usual stem (for S3D torchvision's 8x to the inception
 blocks: what users run on pixels today); codes enter the same body on their own grid.
 
-Data: the synthetic motion set, whole-video labels and frame-wise labels (3 segments per
-video), rendered to near-lossless H.264 files with a COIN-style index; the label-free
-real-footage tasks (playback speed, arrow of time) over a folder of real videos, resized to
-the training size once (held out: the last fraction of every video). The stores are built
-from the same files the RGB pipeline decodes, and the JPEG / H.264 copies from the same
-frames. Every run trains in a fresh process, so its peak memory is its own.
+Data: the synthetic motion set, whole-video labels and frame-wise labels (3 segments of
+`segment_frames` per video, so a clip spans one or two motions), rendered to near-lossless
+H.264 files with a COIN-style index; the label-free real-footage tasks (playback speed,
+arrow of time) over a folder of real videos, resized to the training size once (held out:
+the last fraction of every video). The stores are built from the same files the RGB pipeline
+decodes, and the JPEG / H.264 copies from the same frames. Every run trains in a fresh
+process, so its peak memory is its own.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class DownstreamConfig:
     frames: int = 8
     size: int = 128
     segments: int = 3  # per video in the frame-wise set
+    segment_frames: int = 8  # frames per segment there (clips of `frames` span one or two)
     backbone: str = "s3d"
     backbone_options: dict[str, Any] = field(default_factory=lambda: {"width": 0.25})
     steps: int = 300
@@ -82,6 +84,7 @@ DOWNSTREAM_PRESETS = {
         train_videos=4000,
         test_videos=1000,
         frames=16,
+        segment_frames=16,
         backbone_options={"width": 1.0},
         steps=3000,
         real_steps=1000,
@@ -92,6 +95,7 @@ DOWNSTREAM_PRESETS = {
         train_videos=6,
         test_videos=4,
         frames=4,
+        segment_frames=4,
         size=32,
         backbone="vit",
         backbone_options={"dim": 24, "depth": 1, "heads": 2},
@@ -183,24 +187,31 @@ class _Dataset:
 
 
 def _prepare(cfg: DownstreamConfig, name: str, work: Path, codec, cr: float, show: bool):
-    """Files, store and re-compressed copies of one dataset (each reused when present)."""
+    """Files, store and re-compressed copies of one dataset (each reused when present, under
+    a folder named by the dataset's shape)."""
     synthetic = SyntheticConfig(
         num_videos=cfg.train_videos, frames=cfg.frames, size=cfg.size, seed=cfg.seed
     )
-    if name == "synthetic":
-        source = write_synthetic_dataset(work / name, synthetic, cfg.test_videos, 12, show)
-    elif name == "synthetic_frames":
-        frames_cfg = replace(synthetic, segments=cfg.segments, seed=cfg.seed + 10)
-        source = write_synthetic_dataset(work / name, frames_cfg, cfg.test_videos, 12, show)
+    if name == "synthetic_frames":
+        synthetic = replace(
+            synthetic,
+            frames=cfg.segments * cfg.segment_frames,
+            segments=cfg.segments,
+            seed=cfg.seed + 10,
+        )
+    if name == "real":
+        tag = f"real-{cfg.size}"
+        source = resize_folder(cfg.real_videos, work / tag, cfg.size)
     else:
-        source = resize_folder(cfg.real_videos, work / name, cfg.size)
+        tag = f"{name}-{synthetic.num_videos}x{synthetic.frames}x{cfg.size}"
+        source = write_synthetic_dataset(work / tag, synthetic, cfg.test_videos, 12, show)
     manifest = manifest_from_source(source)
-    store = work / "stores" / f"{name}-{codec_fingerprint(codec)}.zarr"
+    store = work / "stores" / f"{tag}-{codec_fingerprint(codec)}.zarr"
     build_store(manifest, codec, str(store), size=cfg.size, progress=show)
     copies = {}
     for method in ("jpeg", "h264"):
         if method in cfg.inputs:
-            folder = work / "copies" / f"{name}-{method}-cr{cr:.4g}"
+            folder = work / "copies" / f"{tag}-{method}-cr{cr:.4g}"
             _, summary = recompress_copies(manifest, method, cr, cfg.size, folder, show)
             copies[method] = (str(folder), summary)
     real = name == "real"
