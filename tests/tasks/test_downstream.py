@@ -35,6 +35,8 @@ def test_code_and_pixel_clips_cover_the_same_frames(data, tmp_path):
         assert torch.equal(a["target"], b["target"]) and (a["target"] >= 0).all()
     assert codes.model_config.in_channels == 32 and pixels.model_config.input_downsample == 8
     assert pixels.model_config.temporal_downsample == 2
+    coarse = prepare(config(data, tmp_path, inputs="rgb", downsample=4), show_progress=False)
+    assert coarse.model_config.input_downsample == 4
 
 
 def test_train_checkpoint_and_eval_on_codes(data, tmp_path):

@@ -48,6 +48,9 @@ def train_command(
     target_cr: Annotated[float | None, Opt(help="jpeg/h264/hevc rate (default: codec's).")] = None,
     size: Annotated[int | None, Opt(help="Pixel pipeline frame size.")] = None,
     frames: Annotated[int | None, Opt(help="Frames per clip.")] = None,
+    downsample: Annotated[
+        int | None, Opt(help="Pixel stem's spatial factor (default 8; the codec's: same grid).")
+    ] = None,
     backbone: Annotated[str | None, Opt(help="cnn3d, s3d, r2plus1d or vit.")] = None,
     option: Annotated[list[str] | None, Opt(help="Backbone option key=value; repeat.")] = None,
     code_input: Annotated[str | None, Opt(help="lookup (codec's codebooks) or embed.")] = None,
@@ -84,6 +87,7 @@ def train_command(
         target_cr=target_cr,
         size=size,
         frames=frames,
+        downsample=downsample,
         backbone=backbone,
         backbone_options=_options(option),
         code_input=code_input,

@@ -30,7 +30,7 @@ class TaskConfig:
     recompressed: str | None = None  # cache of re-compressed copies (default: under out)
     size: int = 128  # frame size of the pixel pipeline (cover + centre crop)
     frames: int = 16  # frames per clip
-    downsample: int | None = None  # pixel models: spatial factor to the grid (codec's)
+    downsample: int | None = None  # pixel stem's spatial factor (None: the usual 8x)
     temporal_downsample: int | None = None  # pixel models: temporal factor (codec's)
     split_by: str = "video"  # video | time (last test_fraction of every video)
     train_split: str = "train"

@@ -118,7 +118,7 @@ def prepare(cfg: TaskConfig, show_progress: bool = True) -> Prepared:
     else:
         model_config = ModelConfig(
             inputs="pixels",
-            input_downsample=cfg.downsample or (codec.config.spatial_factor if codec else 8),
+            input_downsample=cfg.downsample or 8,
             temporal_downsample=tf,
             **common,
         )
