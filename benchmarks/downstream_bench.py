@@ -44,6 +44,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--test-videos", type=int)
     p.add_argument("--latent-augment", help="augmenter checkpoint (default: naive grid op)")
     p.add_argument("--tasks", help="subset of video,frames,speed,arrow (default: all)")
+    p.add_argument("--inputs", help="subset of rgb,rgb+aug,jpeg,h264,codes,codes+aug")
     p.add_argument("--name", default="downstream_bench", help="base name of the written files")
     p.add_argument("--work", type=Path, default=ROOT / "runs" / "downstream_bench")
     p.add_argument("--out", type=Path, default=ROOT / "results")
@@ -66,6 +67,7 @@ def main() -> None:
         "test_videos": args.test_videos,
         "latent_augment": args.latent_augment,
         "tasks": tuple(args.tasks.split(",")) if args.tasks else None,
+        "inputs": tuple(args.inputs.split(",")) if args.inputs else None,
     }
     cfg = replace(cfg, **{k: v for k, v in changes.items() if v is not None})
     print("command:", shlex.join([sys.executable, *sys.argv]))
