@@ -37,6 +37,7 @@ from compressed_vision.augment import (
     AugmenterConfig,
     evaluate_augmenter,
     evaluation_clips,
+    load_augmenter,
     save_figure,
     table_sections,
     train_augmenter,
@@ -65,6 +66,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--blocks", type=int, default=AugmenterConfig.blocks)
     p.add_argument("--fine", type=int, default=AugmenterConfig.fine, help="finer-grid factor")
     p.add_argument("--fine-width", type=int, default=AugmenterConfig.fine_width)
+    p.add_argument("--init", type=Path, help="continue training this augmenter checkpoint")
     p.add_argument("--eval-clips", type=int, default=48, help="held-out clips per source")
     p.add_argument("--eval-frames", type=int, default=8)
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
@@ -152,8 +154,15 @@ def main() -> None:
     loop = LoopConfig(steps=args.steps, lr=args.lr, warmup=50)
     out_ckpt = args.work / "augmenter.safetensors"
     start = time.perf_counter()
+    init = load_augmenter(args.init, codec, device) if args.init else None
     augmenter, history = train_augmenter(
-        codec, infinite_batches(train_set, args.batch, args.seed), loop, device, cfg, out_ckpt
+        codec,
+        infinite_batches(train_set, args.batch, args.seed),
+        loop,
+        device,
+        cfg,
+        out_ckpt,
+        init=init,
     )
     train_s = time.perf_counter() - start
 

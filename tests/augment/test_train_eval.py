@@ -116,6 +116,22 @@ def test_cli_train_eval_and_refusal(codec, other_codec, tmp_path):
     train += ["--batch", "2", "--size", "32", "--width", "8", "--blocks", "1"]
     result = runner.invoke(augment_app, train)
     assert result.exit_code == 0, result.output
+    more = ["train", *common, "--out", str(tmp_path / "more.safetensors"), "--init", aug]
+    more += ["--types", "flip,crop", "--steps", "2", "--batch", "2", "--size", "32"]
+    result = runner.invoke(augment_app, more)
+    assert result.exit_code == 0, result.output
+    first, second = (
+        load_augmenter(tmp_path / n, codec) for n in ("aug.safetensors", "more.safetensors")
+    )
+    assert first.config == second.config and first.config.width == 8  # the init's, not --width's
+    assert any(
+        not torch.equal(a, b) for a, b in zip(first.parameters(), second.parameters(), strict=True)
+    )
+    other_init = ["train", "--codec", str(tmp_path / "other.safetensors"), "--device", "cpu"]
+    result = runner.invoke(
+        augment_app, [*other_init, "--out", str(tmp_path / "x.safetensors"), "--init", aug]
+    )
+    assert result.exit_code == 2 and "fingerprint" in result.output
     evaluate = ["eval", *common, "--aug", aug, "--clips", "2", "--frames", "4", "--size", "32"]
     evaluate += ["--out-dir", str(tmp_path / "res"), "--name", "e"]
     result = runner.invoke(augment_app, evaluate)

@@ -46,6 +46,10 @@ def train_cmd(
         int, typer.Option(help="Also warp on a learned grid this many times finer (0: off).")
     ] = 0,
     per_type: Annotated[bool, typer.Option(help="One network per type, not one shared.")] = False,
+    init: Annotated[
+        Path | None,
+        typer.Option(help="Continue training this augmenter (its architecture, a new schedule)."),
+    ] = None,
     pixel_weight: Annotated[float, typer.Option(help="Weight of the decoded-pixel loss.")] = 1.0,
     checkpoint_every: Annotated[
         int, typer.Option(help="Save every N steps (0: at the end).")
@@ -60,7 +64,7 @@ def train_cmd(
     from ..codec.data import training_clips
     from ..runtime import resolve_device, seed_everything
     from ..train_loop import LoopConfig, infinite_batches
-    from .network import AugmenterConfig
+    from .network import AugmenterConfig, load_augmenter
     from .params import parse_types
     from .train import train_augmenter
 
@@ -70,10 +74,12 @@ def train_cmd(
     cfg = AugmenterConfig(
         model.latent_dim, parse_types(types), width, blocks, per_type=per_type, fine=fine
     )
+    start = load_augmenter(init, model, dev) if init is not None else None
     train_set, _ = training_clips(data or ["synthetic"], frames, size, crop, seed)
     loop = LoopConfig(steps=steps, lr=lr, checkpoint_every=checkpoint_every, amp=amp)
+    batches = infinite_batches(train_set, batch, seed)
     _, history = train_augmenter(
-        model, infinite_batches(train_set, batch, seed), loop, dev, cfg, out, pixel_weight, seed
+        model, batches, loop, dev, cfg, out, pixel_weight, seed, init=start
     )
     last = history[-1] if history else {}
     typer.echo(

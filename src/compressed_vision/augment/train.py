@@ -86,19 +86,23 @@ def train_augmenter(
     pixel_weight: float = 1.0,
     seed: int = 0,
     show_progress: bool = True,
+    init: LatentAugmenter | None = None,
 ) -> tuple[LatentAugmenter, list[dict[str, float]]]:
     """Train an augmenter for `codec` on batches of {"video": (B, 3, T, H, W)}.
 
     `cfg` defaults to `AugmenterConfig(codec.latent_dim)`; its `latent_scale` is measured on
-    the first batch. Saves to `out` (with a `.log.json` of the last metrics) if given.
+    the first batch. `init` (an augmenter for this codec) continues training that network,
+    with its config, on a fresh schedule. Saves to `out` (with a `.log.json` of the last
+    metrics) if given.
     """
-    cfg = cfg or AugmenterConfig(codec.latent_dim)
+    cfg = init.config if init is not None else cfg or AugmenterConfig(codec.latent_dim)
     if cfg.latent_dim != codec.latent_dim:
         raise CVError(f"augmenter latent_dim {cfg.latent_dim} != codec's {codec.latent_dim}")
     codec.to(device).eval().requires_grad_(False)
     first = next(batches)
-    cfg = replace(cfg, latent_scale=measure_latent_scale(codec, first["video"].to(device)))
-    augmenter = LatentAugmenter(cfg)
+    if init is None:
+        cfg = replace(cfg, latent_scale=measure_latent_scale(codec, first["video"].to(device)))
+    augmenter = init if init is not None else LatentAugmenter(cfg)
 
     def checkpoint(step: int, _: torch.optim.Optimizer) -> None:
         if out is not None:
