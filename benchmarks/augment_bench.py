@@ -67,6 +67,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--fine", type=int, default=AugmenterConfig.fine, help="finer-grid factor")
     p.add_argument("--fine-width", type=int, default=AugmenterConfig.fine_width)
     p.add_argument("--init", type=Path, help="continue training this augmenter checkpoint")
+    p.add_argument("--pixel-weight", type=float, default=1.0, help="weight of the pixel loss")
     p.add_argument("--eval-clips", type=int, default=48, help="held-out clips per source")
     p.add_argument("--eval-frames", type=int, default=8)
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
@@ -162,6 +163,7 @@ def main() -> None:
         device,
         cfg,
         out_ckpt,
+        args.pixel_weight,
         init=init,
     )
     train_s = time.perf_counter() - start
