@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 from typer.testing import CliRunner
 
@@ -117,3 +118,18 @@ def test_shipped_codecs_work_out_of_the_box(tmp_path, clip_path):
         ["codec", "encode", str(clip_path), "--out", str(tmp_path / "d.npz"), "--device", "cpu"],
     )  # default: the shipped cr240
     assert res.exit_code == 0 and "CR 256.0" in res.output
+
+
+def test_shipped_augmenter_serves_its_codec_only():
+    from compressed_vision.augment import Augmentation, load_augmenter
+    from compressed_vision.codec import load_codec
+    from compressed_vision.errors import CheckpointError
+
+    codec = load_codec("cr240")
+    augmenter = load_augmenter("cr240", codec)
+    assert {"flip", "crop"} <= set(augmenter.config.types)
+    latents = torch.randn(2, codec.latent_dim, 2, 8, 8)
+    flip = Augmentation.of("flip", torch.ones(2, 1))
+    assert augmenter(latents, flip).shape == latents.shape
+    with pytest.raises(CheckpointError, match="fingerprint"):
+        load_augmenter("cr240", load_codec("cr30"))

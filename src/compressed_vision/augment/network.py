@@ -32,6 +32,7 @@ from torch import nn
 
 from ..checkpoint import load_checkpoint, save_checkpoint
 from ..codec import VideoCodec, codec_fingerprint
+from ..codec.checkpoint import WEIGHTS_DIR
 from ..errors import CheckpointError, CVError, ShapeError
 from ..video.transforms import TRANSFORMS, warp_frames
 from .params import COND_DIM, Augmentation, conditioning, geometry, parse_types
@@ -232,11 +233,18 @@ def save_augmenter(path: str | Path, augmenter: LatentAugmenter, codec: VideoCod
     return save_checkpoint(path, augmenter.state_dict(), KIND, config)
 
 
+# Augmenters shipped inside the package, by the name of the shipped codec they serve.
+SHIPPED = {"cr240": "augmenter_cr240.safetensors"}
+
+
 def load_augmenter(
     path: str | Path, codec: VideoCodec, device: str | torch.device = "cpu"
 ) -> LatentAugmenter:
-    """Rebuild an augmenter, in eval mode; refused (`CheckpointError`) unless `codec` is the
-    very codec it was trained for (its latents mean nothing to any other)."""
+    """Rebuild an augmenter (a checkpoint, or "cr240": the one shipped for that codec), in
+    eval mode; refused (`CheckpointError`) unless `codec` is the very codec it was trained
+    for (its latents mean nothing to any other)."""
+    if str(path) in SHIPPED:
+        path = WEIGHTS_DIR / SHIPPED[str(path)]
     state, config = load_checkpoint(path, KIND)
     expected, actual = config.get("codec_fingerprint"), codec_fingerprint(codec)
     if expected != actual:
