@@ -46,6 +46,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--tasks", help="subset of video,frames,speed,arrow (default: all)")
     p.add_argument("--inputs", help="subset of rgb,rgb+aug,jpeg,h264,codes,codes+aug")
     p.add_argument("--name", default="downstream_bench", help="base name of the written files")
+    p.add_argument("--seeds", type=int, help="training runs per (task, input); top-1 is their mean")
     p.add_argument("--work", type=Path, default=ROOT / "runs" / "downstream_bench")
     p.add_argument("--out", type=Path, default=ROOT / "results")
     p.add_argument("--device", default="auto")
@@ -68,6 +69,7 @@ def main() -> None:
         "latent_augment": args.latent_augment,
         "tasks": tuple(args.tasks.split(",")) if args.tasks else None,
         "inputs": tuple(args.inputs.split(",")) if args.inputs else None,
+        "seeds": args.seeds,
     }
     cfg = replace(cfg, **{k: v for k, v in changes.items() if v is not None})
     print("command:", shlex.join([sys.executable, *sys.argv]))

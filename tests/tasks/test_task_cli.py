@@ -65,6 +65,7 @@ def test_bench_downstream_writes_table_json_and_plot(data, tmp_path, monkeypatch
     )
     args = ["downstream", "--codec", str(data["codec"]), "--preset", "smoke"]
     args += ["--tasks", "video", "--inputs", "rgb,rgb+aug,codes,codes+aug", "--out", str(tmp_path)]
+    args += ["--seeds", "2"]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     result = json.loads((tmp_path / "downstream.json").read_text())
@@ -75,6 +76,10 @@ def test_bench_downstream_writes_table_json_and_plot(data, tmp_path, monkeypatch
     assert ratios["ratios between"] == "codes + latent aug / raw RGB + pixel aug"
     rgb, rgb_aug = (next(r for r in result["runs"] if r["input"] == k) for k in ("rgb", "rgb+aug"))
     assert rgb["augment_types"] == [] and rgb_aug["augment_types"]
+    assert len(result["runs"]) == 8  # two seeds per input
+    row = result["rows"][2]
+    per_seed = [float(t) for t in row["top-1 per seed"].split(" / ")]
+    assert len(per_seed) == 2 and abs(row["top-1 (%)"] - sum(per_seed) / 2) < 0.06
     assert result["rows"][1]["marginal MB/clip"] >= 0
     assert (tmp_path / "downstream.png").stat().st_size > 0
     assert "| task | input |" in (tmp_path / "downstream.md").read_text()

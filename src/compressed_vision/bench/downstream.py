@@ -76,6 +76,9 @@ class DownstreamConfig:
     real_test_fraction: float = 0.3
     device: str = "auto"
     seed: int = 0
+    seeds: int = (
+        1  # training runs per (task, input), seeds seed, seed + 1, ...: top-1 is their mean
+    )
 
 
 DOWNSTREAM_PRESETS = {
@@ -232,7 +235,7 @@ DATASET_OF = {"video": "synthetic", "frames": "synthetic_frames", "speed": "real
 
 
 def _task_config(
-    cfg: DownstreamConfig, task: str, name: str, data: _Dataset, cr: float, out: Path
+    cfg: DownstreamConfig, task: str, name: str, data: _Dataset, cr: float, out: Path, seed: int
 ) -> TaskConfig:
     codes = name.startswith("codes")
     augmented = name.endswith("+aug")
@@ -258,8 +261,8 @@ def _task_config(
         lr=cfg.lr,
         warmup=max(1, data.steps // 10),
         device=cfg.device,
-        seed=cfg.seed,
-        out=str(out / "runs" / f"{task}-{name}"),
+        seed=seed,
+        out=str(out / "runs" / (f"{task}-{name}" + (f"-seed{seed}" if seed != cfg.seed else ""))),
     )
 
 
@@ -274,14 +277,21 @@ def _marginal_memory(task_cfg: TaskConfig, result: dict[str, Any]) -> float:
     return max(0.0, (peak - result["peak_memory_bytes"]) / task_cfg.batch)
 
 
-def _row(task: str, name: str, result: dict[str, Any], raw_per_step: float) -> dict[str, Any]:
-    m = result["metrics"]
+def _row(
+    task: str, name: str, seed_results: list[dict[str, Any]], raw_per_step: float
+) -> dict[str, Any]:
+    """A table row: accuracy averaged over the seeds' runs, the rest from the first run."""
+    result = seed_results[0]
+    top1 = [r["metrics"]["top1"] for r in seed_results]
+    top5 = [r["metrics"]["top5"] for r in seed_results]
+    seeds = {"top-1 per seed": " / ".join(f"{t:.1f}" for t in top1)} if len(top1) > 1 else {}
     return {
         "task": task,
         "input": INPUT_NAMES[name],
         "stored CR": round(raw_per_step / result["bytes_per_step"], 1),
-        "top-1 (%)": round(m["top1"], 1),
-        "top-5 (%)": round(m["top5"], 1),
+        "top-1 (%)": round(sum(top1) / len(top1), 1),
+        **seeds,
+        "top-5 (%)": round(sum(top5) / len(top5), 1),
         "clips/s": round(result["clips_per_second"], 1),
         "CPU ms/clip": round(1000 * result["cpu_seconds_per_clip"], 1),
         "peak MB/clip": round(result["peak_memory_per_clip_bytes"] / 2**20, 2),
@@ -384,11 +394,16 @@ def run_downstream(
     runs = [(t, i) for t in cfg.tasks if DATASET_OF[t] in datasets for i in cfg.inputs]
     for task, input_name in tqdm(runs, desc="downstream runs", disable=not show_progress):
         data = datasets[DATASET_OF[task]]
-        task_cfg = _task_config(cfg, task, input_name, data, cr, work)
-        result = _train_in_subprocess(task_cfg)
-        result["marginal_memory_per_clip_bytes"] = _marginal_memory(task_cfg, result)
-        results.append({"input": input_name, **result})
-        rows.append(_row(task, input_name, result, tf * cfg.size * cfg.size * 3))
+        seed_results = []
+        for seed in range(cfg.seed, cfg.seed + cfg.seeds):
+            task_cfg = _task_config(cfg, task, input_name, data, cr, work, seed)
+            seed_results.append(_train_in_subprocess(task_cfg))
+        first = seed_results[0]
+        first["marginal_memory_per_clip_bytes"] = _marginal_memory(
+            _task_config(cfg, task, input_name, data, cr, work, cfg.seed), first
+        )
+        results += [{"input": input_name, **r} for r in seed_results]
+        rows.append(_row(task, input_name, seed_results, tf * cfg.size * cfg.size * 3))
     ratios = _ratios(rows)
     device = torch.device(results[0]["device"]) if results else torch.device("cpu")
     notes = (
@@ -398,7 +413,8 @@ def run_downstream(
         f"{cfg.frames}-frame {cfg.size}x{cfg.size} clips, pixel stem "
         f"{cfg.pixel_downsample or codec.config.spatial_factor}x, "
         f"batch {cfg.batch} x {cfg.steps} steps "
-        f"(real footage {cfg.real_batch} x {cfg.real_steps}), lr {cfg.lr:g}, latent augmentation "
+        f"(real footage {cfg.real_batch} x {cfg.real_steps}), lr {cfg.lr:g}, {cfg.seeds} seed(s) "
+        f"per run (top-1: their mean; speed and memory: the first), latent augmentation "
         f"{cfg.latent_augment!r}. Device {device}, {platform.machine()}, "
         f"{torch.get_num_threads()} threads. Frame-wise top-1 is per code step. stored CR = raw "
         "24-bit RGB bytes / stored bytes per clip.\n"

@@ -157,6 +157,7 @@ def downstream_command(
         str | None, Opt(help="Augmenter checkpoint for the codec (default: naive grid op).")
     ] = None,
     steps: Annotated[int | None, Opt(help="Training steps per run (all tasks).")] = None,
+    seeds: Annotated[int | None, Opt(help="Runs per task and input; top-1 is their mean.")] = None,
     out: Annotated[Path, Opt(help="Folder for the table, JSON and plot.")] = Path("results"),
     name: Annotated[str, Opt(help="Base name of the written files.")] = "downstream",
     device: Annotated[str, Opt(help="cpu, cuda, cuda:N or auto.")] = "auto",
@@ -175,7 +176,12 @@ def downstream_command(
         real_videos=None if real_videos is None else str(real_videos),
         device=device,
     )
-    changes = {"tasks": _types(tasks), "inputs": _types(inputs), "latent_augment": latent_augment}
+    changes = {
+        "tasks": _types(tasks),
+        "inputs": _types(inputs),
+        "latent_augment": latent_augment,
+        "seeds": seeds,
+    }
     if steps is not None:
         changes.update(steps=steps, real_steps=steps)
     cfg = replace(cfg, **{k: v for k, v in changes.items() if v is not None})
