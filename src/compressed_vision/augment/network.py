@@ -32,7 +32,7 @@ from torch import nn
 
 from ..checkpoint import load_checkpoint, save_checkpoint
 from ..codec import VideoCodec, codec_fingerprint
-from ..codec.checkpoint import WEIGHTS_DIR
+from ..codec.checkpoint import resolve_shipped
 from ..errors import CheckpointError, CVError, ShapeError
 from ..video.transforms import TRANSFORMS, warp_frames
 from .params import COND_DIM, Augmentation, conditioning, geometry, parse_types
@@ -243,8 +243,7 @@ def load_augmenter(
     """Rebuild an augmenter (a checkpoint, or "cr240": the one shipped for that codec), in
     eval mode; refused (`CheckpointError`) unless `codec` is the very codec it was trained
     for (its latents mean nothing to any other)."""
-    if str(path) in SHIPPED:
-        path = WEIGHTS_DIR / SHIPPED[str(path)]
+    path = resolve_shipped(path, SHIPPED)
     state, config = load_checkpoint(path, KIND)
     expected, actual = config.get("codec_fingerprint"), codec_fingerprint(codec)
     if expected != actual:

@@ -46,6 +46,7 @@ INPUT_NAMES = {
     "codes": "codes",
     "codes+aug": "codes + latent aug",
 }
+INPUT_KEYS = {name: key for key, name in INPUT_NAMES.items()}
 
 
 @dataclass(frozen=True)
@@ -69,16 +70,14 @@ class DownstreamConfig:
     batch: int = 16
     real_batch: int = 16
     lr: float = 2e-3
-    pixel_downsample: int | None = 8  # pixel stem's spatial factor (None: the codec's grid)
+    pixel_downsample: int = 8  # pixel stem's spatial factor (16 for cr240: the codes' grid)
     augment_types: tuple[str, ...] = ("crop", "brightness", "saturation")
     real_augment_types: tuple[str, ...] = ("flip", "crop", "brightness", "saturation")
     latent_augment: str = "naive"  # an augmenter checkpoint for the codec, or "naive"
     real_test_fraction: float = 0.3
     device: str = "auto"
     seed: int = 0
-    seeds: int = (
-        1  # training runs per (task, input), seeds seed, seed + 1, ...: top-1 is their mean
-    )
+    seeds: int = 1  # runs per (task, input), seeds seed, seed + 1, ...: top-1 is their mean
 
 
 DOWNSTREAM_PRESETS = {
@@ -321,9 +320,7 @@ def _ratios(rows: list[dict[str, Any]]) -> dict[str, dict[str, float | str | Non
     the plain ones."""
     out = {}
     for task in dict.fromkeys(r["task"] for r in rows):
-        by = {
-            k: r for k in INPUTS for r in rows if r["task"] == task and r["input"] == INPUT_NAMES[k]
-        }
+        by = {INPUT_KEYS[r["input"]]: r for r in rows if r["task"] == task}
         codes, aug = by.get("codes"), by.get("codes+aug")
         ratios: dict[str, float | str | None] = {
             f"codes - {other} (points)": _points(codes, by.get(other))
@@ -394,14 +391,13 @@ def run_downstream(
     runs = [(t, i) for t in cfg.tasks if DATASET_OF[t] in datasets for i in cfg.inputs]
     for task, input_name in tqdm(runs, desc="downstream runs", disable=not show_progress):
         data = datasets[DATASET_OF[task]]
-        seed_results = []
-        for seed in range(cfg.seed, cfg.seed + cfg.seeds):
-            task_cfg = _task_config(cfg, task, input_name, data, cr, work, seed)
-            seed_results.append(_train_in_subprocess(task_cfg))
+        configs = [
+            _task_config(cfg, task, input_name, data, cr, work, seed)
+            for seed in range(cfg.seed, cfg.seed + cfg.seeds)
+        ]
+        seed_results = [_train_in_subprocess(c) for c in configs]
         first = seed_results[0]
-        first["marginal_memory_per_clip_bytes"] = _marginal_memory(
-            _task_config(cfg, task, input_name, data, cr, work, cfg.seed), first
-        )
+        first["marginal_memory_per_clip_bytes"] = _marginal_memory(configs[0], first)
         results += [{"input": input_name, **r} for r in seed_results]
         rows.append(_row(task, input_name, seed_results, tf * cfg.size * cfg.size * 3))
     ratios = _ratios(rows)
@@ -411,7 +407,7 @@ def run_downstream(
         f"{tf}x temporal, {codec.config.num_codebooks} codebooks of "
         f"{codec.config.codebook_size}). Backbone `{cfg.backbone}` {cfg.backbone_options}, "
         f"{cfg.frames}-frame {cfg.size}x{cfg.size} clips, pixel stem "
-        f"{cfg.pixel_downsample or codec.config.spatial_factor}x, "
+        f"{cfg.pixel_downsample}x, "
         f"batch {cfg.batch} x {cfg.steps} steps "
         f"(real footage {cfg.real_batch} x {cfg.real_steps}), lr {cfg.lr:g}, {cfg.seeds} seed(s) "
         f"per run (top-1: their mean; speed and memory: the first), latent augmentation "

@@ -29,11 +29,14 @@ def save_codec(path: str | Path, codec: VideoCodec, half: bool = False) -> Path:
     return save_checkpoint(path, state, KIND, codec.config.to_dict())
 
 
+def resolve_shipped(spec: str | Path, shipped: dict[str, str]) -> Path:
+    """A name in `shipped` (name -> file in the package's weights) or a path -> a path."""
+    return WEIGHTS_DIR / shipped[str(spec)] if str(spec) in shipped else Path(spec)
+
+
 def resolve_codec_path(spec: str | Path) -> Path:
     """A shipped codec's name ("cr30", "cr240") or a checkpoint path -> a path."""
-    if str(spec) in SHIPPED:
-        return WEIGHTS_DIR / SHIPPED[str(spec)]
-    return Path(spec)
+    return resolve_shipped(spec, SHIPPED)
 
 
 def load_codec(path: str | Path, device: str | torch.device = "cpu") -> VideoCodec:
