@@ -39,6 +39,7 @@ from compressed_vision.augment import (
     evaluation_clips,
     load_augmenter,
     save_figure,
+    specialise,
     table_sections,
     train_augmenter,
 )
@@ -67,6 +68,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--fine", type=int, default=AugmenterConfig.fine, help="finer-grid factor")
     p.add_argument("--fine-width", type=int, default=AugmenterConfig.fine_width)
     p.add_argument("--init", type=Path, help="continue training this augmenter checkpoint")
+    p.add_argument(
+        "--specialise", help="with --init: train a network of its own for this type, on it alone"
+    )
     p.add_argument("--pixel-weight", type=float, default=1.0, help="weight of the pixel loss")
     p.add_argument("--eval-clips", type=int, default=48, help="held-out clips per source")
     p.add_argument("--eval-frames", type=int, default=8)
@@ -156,6 +160,10 @@ def main() -> None:
     out_ckpt = args.work / "augmenter.safetensors"
     start = time.perf_counter()
     init = load_augmenter(args.init, codec, device) if args.init else None
+    if args.specialise:
+        if init is None:
+            sys.exit("--specialise needs --init")
+        init = specialise(init, args.specialise)
     augmenter, history = train_augmenter(
         codec,
         infinite_batches(train_set, args.batch, args.seed),
@@ -165,6 +173,7 @@ def main() -> None:
         out_ckpt,
         args.pixel_weight,
         init=init,
+        kinds=(args.specialise,) if args.specialise else None,
     )
     train_s = time.perf_counter() - start
 
@@ -183,7 +192,8 @@ def main() -> None:
         "codec_fingerprint": codec_fingerprint(codec),
         "train_sources": sources,
         "train_clips": f"{args.batch} x {args.frames} frames, {args.crop}x{args.crop} crops "
-        f"(shared clips resized to {args.size}), {args.steps} steps in {train_s:.0f} s",
+        f"(shared clips resized to {args.size}), {args.steps} steps in {train_s:.0f} s"
+        + (f", on {args.specialise} alone" if args.specialise else ""),
         "augmenter": augmenter.config.to_dict(),
         "eval_clips": f"{len(videos)} held-out clips of {args.eval_frames}x{args.crop}x{args.crop}"
         f" (up to {args.eval_clips} per source), evaluated in {eval_s:.0f} s",

@@ -11,6 +11,7 @@ from compressed_vision.augment import (
     LatentAugmenter,
     latent_grid_op,
     sample_augmentation,
+    specialise,
 )
 from compressed_vision.augment.params import COND_DIM, conditioning, parse_types
 from compressed_vision.errors import CVError, ShapeError
@@ -22,9 +23,9 @@ def latents() -> torch.Tensor:
     return torch.randn(4, 32, 2, 4, 4)
 
 
-@pytest.mark.parametrize(("per_type", "fine"), [(False, 0), (True, 0), (False, 4)])
-def test_output_has_the_input_shape(latents, per_type, fine):
-    cfg = AugmenterConfig(32, width=8, blocks=1, embed=8, per_type=per_type, fine=fine)
+@pytest.mark.parametrize(("separate", "fine"), [((), 0), (("flip", "crop"), 0), ((), 4)])
+def test_output_has_the_input_shape(latents, separate, fine):
+    cfg = AugmenterConfig(32, width=8, blocks=1, embed=8, separate=separate, fine=fine)
     net = LatentAugmenter(cfg)
     torch.nn.init.normal_(next(iter(net.nets.values())).head.weight)
     aug = sample_augmentation(net.config.types, 4, torch.Generator().manual_seed(0))
@@ -59,3 +60,38 @@ def test_refusals(latents):
         net(latents[:, :16], Augmentation.of("flip", torch.ones(4, 1)))
     with pytest.raises(CVError, match="unknown augmentation"):
         parse_types("flip,blur")
+
+
+def test_specialise_splits_a_type_off_the_shared_network(latents):
+    shared = LatentAugmenter(AugmenterConfig(32, width=8, blocks=1, embed=8, fine=2))
+    for p in shared.parameters():
+        torch.nn.init.normal_(p, std=0.1)
+    crop = Augmentation.of("crop", torch.tensor([[0.1, 0.2, 0.5, 0.6]] * 4))
+    flip = Augmentation.of("flip", torch.ones(4, 1))
+    split = specialise(shared, "crop")
+    assert split.config.separate == ("crop",) and set(split.nets) == {"all", "crop"}
+    for aug in (crop, flip):  # a copy of the shared network computes what it did
+        torch.testing.assert_close(split(latents, aug), shared(latents, aug))
+    with torch.no_grad():
+        split.nets["crop"].head.bias.add_(1.0)
+    assert not torch.allclose(split(latents, crop), shared(latents, crop))
+    torch.testing.assert_close(split(latents, flip), shared(latents, flip))
+    mixed = Augmentation(
+        torch.tensor([0, 1, 0, 1]), torch.stack([flip.params[0], crop.params[0]] * 2)
+    )
+    out = split(latents, mixed)  # each sample goes through its own type's network
+    pairs = Augmentation.of("flip", torch.ones(2, 1)), Augmentation.of("crop", crop.params[:2])
+    torch.testing.assert_close(out[[0, 2]], split(latents[[0, 2]], pairs[0]))
+    torch.testing.assert_close(out[[1, 3]], split(latents[[1, 3]], pairs[1]))
+    with pytest.raises(CVError, match="not served"):
+        specialise(split, "crop")
+
+
+def test_config_reads_checkpoints_written_before_separate():
+    old = {"latent_dim": 8, "types": ["flip", "crop"], "per_type": True}
+    assert AugmenterConfig.from_dict(old).separate == ("flip", "crop")
+    assert AugmenterConfig.from_dict({**old, "per_type": False}).separate == ()
+    cfg = AugmenterConfig(8, types=("flip", "crop"), separate=("crop",))
+    assert AugmenterConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ValueError, match="among the types"):
+        AugmenterConfig(8, types=("flip",), separate=("crop",))

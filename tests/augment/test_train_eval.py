@@ -127,6 +127,23 @@ def test_cli_train_eval_and_refusal(codec, other_codec, tmp_path):
     assert any(
         not torch.equal(a, b) for a, b in zip(first.parameters(), second.parameters(), strict=True)
     )
+    spec = ["train", *common, "--out", str(tmp_path / "spec.safetensors"), "--init", aug]
+    spec += ["--specialise", "crop", "--steps", "2", "--batch", "2", "--size", "32"]
+    result = runner.invoke(augment_app, spec)
+    assert result.exit_code == 0, result.output
+    split = load_augmenter(tmp_path / "spec.safetensors", codec)
+    assert split.config.separate == ("crop",) and set(split.nets) == {"all", "crop"}
+    for key, value in first.nets["all"].state_dict().items():  # trained on crops alone
+        assert torch.equal(value, split.nets["all"].state_dict()[key])
+    assert any(
+        not torch.equal(a, b)
+        for a, b in zip(
+            first.nets["all"].parameters(), split.nets["crop"].parameters(), strict=True
+        )
+    )
+    no_init = ["train", *common, "--out", str(tmp_path / "y.safetensors"), "--specialise", "crop"]
+    result = runner.invoke(augment_app, no_init)
+    assert result.exit_code == 2 and "needs --init" in result.output
     other_init = ["train", "--codec", str(tmp_path / "other.safetensors"), "--device", "cpu"]
     result = runner.invoke(
         augment_app, [*other_init, "--out", str(tmp_path / "x.safetensors"), "--init", aug]

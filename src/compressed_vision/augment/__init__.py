@@ -9,6 +9,7 @@ from .network import (
     latent_grid_op,
     load_augmenter,
     save_augmenter,
+    specialise,
 )
 from .params import Augmentation, apply_pixels, parse_types, sample_augmentation
 from .train import train_augmenter
@@ -27,6 +28,7 @@ __all__ = [
     "sample_augmentation",
     "save_augmenter",
     "save_figure",
+    "specialise",
     "table_sections",
     "train_augmenter",
 ]

@@ -50,6 +50,13 @@ def train_cmd(
         Path | None,
         typer.Option(help="Continue training this augmenter (its architecture, a new schedule)."),
     ] = None,
+    specialise: Annotated[
+        str | None,
+        typer.Option(
+            help="With --init: give this type a network of its own (a copy of the shared one) "
+            "and train it on this type alone; the other networks stay as they are."
+        ),
+    ] = None,
     pixel_weight: Annotated[float, typer.Option(help="Weight of the decoded-pixel loss.")] = 1.0,
     checkpoint_every: Annotated[
         int, typer.Option(help="Save every N steps (0: at the end).")
@@ -62,24 +69,40 @@ def train_cmd(
     clips, plus a loss on the decoded pixels."""
     from ..codec import load_codec
     from ..codec.data import training_clips
+    from ..errors import CVError
     from ..runtime import resolve_device, seed_everything
     from ..train_loop import LoopConfig, infinite_batches
     from .network import AugmenterConfig, load_augmenter
+    from .network import specialise as split_off
     from .params import parse_types
     from .train import train_augmenter
 
     seed_everything(seed)
     dev = resolve_device(device)
     model = load_codec(codec, dev)
+    kinds = parse_types(types)
     cfg = AugmenterConfig(
-        model.latent_dim, parse_types(types), width, blocks, per_type=per_type, fine=fine
+        model.latent_dim, kinds, width, blocks, separate=kinds if per_type else (), fine=fine
     )
     start = load_augmenter(init, model, dev) if init is not None else None
+    if specialise is not None:
+        if start is None:
+            raise CVError("--specialise needs --init: the augmenter to split a type off")
+        start = split_off(start, specialise)
     train_set, _ = training_clips(data or ["synthetic"], frames, size, crop, seed)
     loop = LoopConfig(steps=steps, lr=lr, checkpoint_every=checkpoint_every, amp=amp)
     batches = infinite_batches(train_set, batch, seed)
     _, history = train_augmenter(
-        model, batches, loop, dev, cfg, out, pixel_weight, seed, init=start
+        model,
+        batches,
+        loop,
+        dev,
+        cfg,
+        out,
+        pixel_weight,
+        seed,
+        init=start,
+        kinds=(specialise,) if specialise else None,
     )
     last = history[-1] if history else {}
     typer.echo(

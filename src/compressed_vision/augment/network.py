@@ -17,13 +17,15 @@ The codec's encoder maps each block of `temporal_factor` frames to one code step
 and every augmentation acts on each frame alike, so the latents of an augmented code step
 depend on that step only: the correction runs per code step (2D convs), which is also what
 keeps it cheap. Its last layer starts at zero, so an untrained augmenter is the naive op.
-One network serves every type, or (`per_type`) one network per type. A checkpoint records
-the fingerprint of its codec, and loading it with any other codec is refused.
+One network serves every type, except the types listed in `separate`, which have one each
+(`specialise` splits a type off a trained shared network, to train it further on its own). A
+checkpoint records the fingerprint of its codec, and loading it with any other codec is
+refused.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import torch
@@ -51,27 +53,39 @@ class AugmenterConfig:
     width: int = 48
     blocks: int = 3
     embed: int = 64
-    per_type: bool = False
+    separate: tuple[str, ...] = ()  # types with a network of their own; the rest share one
     latent_scale: float = 1.0
     fine: int = 0  # > 0: also warp on a learned grid this many times finer (see `FinePath`)
     fine_width: int = 32
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "types", parse_types(self.types))
+        object.__setattr__(self, "separate", parse_types(self.separate) if self.separate else ())
+        if not set(self.separate) <= set(self.types):
+            raise ValueError(f"separate {self.separate} must be among the types {self.types}")
         if min(self.latent_dim, self.width, self.blocks, self.embed, self.fine_width) < 1:
             raise ValueError("latent_dim, width, blocks, embed and fine_width must be positive")
         if self.fine < 0:
             raise ValueError("fine is 0 (off) or the factor of the finer grid")
 
+    @property
+    def shared(self) -> tuple[str, ...]:
+        """The types the shared network serves."""
+        return tuple(t for t in self.types if t not in self.separate)
+
     def to_dict(self) -> dict:
-        return {**asdict(self), "types": list(self.types)}
+        return {**asdict(self), "types": list(self.types), "separate": list(self.separate)}
 
     @classmethod
     def from_dict(cls, data: dict) -> AugmenterConfig:
+        data = dict(data)
+        types = tuple(data.pop("types", DEFAULT_TYPES))
+        if data.pop("per_type", False):  # checkpoints written before `separate`
+            data["separate"] = types
         unknown = set(data) - {f.name for f in fields(cls)}
         if unknown:
             raise ValueError(f"unknown augmenter config keys: {sorted(unknown)}")
-        return cls(**{**data, "types": tuple(data.get("types", DEFAULT_TYPES))})
+        return cls(**{**data, "types": types, "separate": tuple(data.get("separate", ()))})
 
 
 def latent_grid_op(latents: torch.Tensor, aug: Augmentation) -> torch.Tensor:
@@ -160,8 +174,10 @@ class LatentAugmenter(nn.Module):
     def __init__(self, cfg: AugmenterConfig):
         super().__init__()
         self.config = cfg
-        names = cfg.types if cfg.per_type else ("all",)
-        self.nets = nn.ModuleDict({n: CorrectionNet(cfg) for n in names})
+        self.serves = {kind: (kind,) for kind in cfg.separate}  # network name -> its types
+        if cfg.shared:
+            self.serves[SHARED] = cfg.shared
+        self.nets = nn.ModuleDict({name: CorrectionNet(cfg) for name in self.serves})
 
     def _check(self, latents: torch.Tensor, aug: Augmentation) -> None:
         if latents.ndim != 5 or latents.shape[1] != self.config.latent_dim:
@@ -189,23 +205,41 @@ class LatentAugmenter(nn.Module):
         x = torch.cat([warped / self.config.latent_scale, _helpers(grid)], dim=1)
         cond = conditioning(aug).to(x.dtype).repeat_interleave(t, dim=0)
         scaled = steps / self.config.latent_scale
-        if self.config.per_type:
+        if len(self.nets) == 1:
+            correction = next(iter(self.nets.values()))(x, cond, scaled, theta)
+        else:
             correction = torch.zeros_like(warped)
             step_types = aug.types.repeat_interleave(t)
-            for kind in self.config.types:
-                rows = (step_types == TRANSFORMS.index(kind)).nonzero().flatten()
+            for name, kinds in self.serves.items():
+                index = torch.tensor([TRANSFORMS.index(k) for k in kinds], device=x.device)
+                rows = torch.isin(step_types, index).nonzero().flatten()
                 if len(rows):
-                    net = self.nets[kind]
+                    net = self.nets[name]
                     correction[rows] = net(x[rows], cond[rows], scaled[rows], theta[rows]).to(
                         x.dtype
                     )
-        else:
-            correction = self.nets["all"](x, cond, scaled, theta)
         out = warped + self.config.latent_scale * correction.to(warped.dtype)
         return out.reshape(b, t, d, h, w).transpose(1, 2)
 
 
+SHARED = "all"  # name of the network the types not in `separate` share
 HELPERS = 5  # helper channels of `_helpers`
+
+
+def specialise(augmenter: LatentAugmenter, kind: str) -> LatentAugmenter:
+    """A copy of `augmenter` in which `kind` has a network of its own, starting as a copy of
+    the shared one (so it computes exactly what `augmenter` does), to be trained on `kind`."""
+    cfg = augmenter.config
+    if kind not in cfg.shared:
+        raise CVError(f"{kind!r} is not served by this augmenter's shared network {cfg.shared}")
+    out = LatentAugmenter(replace(cfg, separate=(*cfg.separate, kind)))
+    state = augmenter.state_dict()
+    prefix = f"nets.{SHARED}."
+    state |= {
+        f"nets.{kind}.{k[len(prefix) :]}": v for k, v in state.items() if k.startswith(prefix)
+    }
+    out.load_state_dict({k: v for k, v in state.items() if k in out.state_dict()})
+    return out.to(next(augmenter.parameters()).device)
 
 
 def _helpers(grid: torch.Tensor) -> torch.Tensor:

@@ -22,7 +22,7 @@ from ..codec import VideoCodec
 from ..errors import CVError
 from ..train_loop import LoopConfig, train
 from .network import AugmenterConfig, LatentAugmenter, save_augmenter
-from .params import apply_pixels, sample_augmentation
+from .params import apply_pixels, parse_types, sample_augmentation
 
 
 def encoder_latents(codec: VideoCodec, video: torch.Tensor) -> torch.Tensor:
@@ -87,13 +87,15 @@ def train_augmenter(
     seed: int = 0,
     show_progress: bool = True,
     init: LatentAugmenter | None = None,
+    kinds: Sequence[str] | None = None,
 ) -> tuple[LatentAugmenter, list[dict[str, float]]]:
     """Train an augmenter for `codec` on batches of {"video": (B, 3, T, H, W)}.
 
     `cfg` defaults to `AugmenterConfig(codec.latent_dim)`; its `latent_scale` is measured on
     the first batch. `init` (an augmenter for this codec) continues training that network,
-    with its config, on a fresh schedule. Saves to `out` (with a `.log.json` of the last
-    metrics) if given.
+    with its config, on a fresh schedule. `kinds` (default: all the augmenter's types) are the
+    types the batches are drawn from. Saves to `out` (with a `.log.json` of the last metrics)
+    if given.
     """
     cfg = init.config if init is not None else cfg or AugmenterConfig(codec.latent_dim)
     if cfg.latent_dim != codec.latent_dim:
@@ -103,6 +105,9 @@ def train_augmenter(
     if init is None:
         cfg = replace(cfg, latent_scale=measure_latent_scale(codec, first["video"].to(device)))
     augmenter = init if init is not None else LatentAugmenter(cfg)
+    kinds = parse_types(kinds) if kinds else cfg.types
+    if not set(kinds) <= set(cfg.types):
+        raise CVError(f"this augmenter serves {', '.join(cfg.types)}, not {', '.join(kinds)}")
 
     def checkpoint(step: int, _: torch.optim.Optimizer) -> None:
         if out is not None:
@@ -110,7 +115,7 @@ def train_augmenter(
 
     history = train(
         augmenter,
-        make_step(codec, cfg.types, pixel_weight, seed),
+        make_step(codec, kinds, pixel_weight, seed),
         itertools.chain([first], batches),
         loop,
         device,
@@ -121,6 +126,11 @@ def train_augmenter(
     if out is not None and history:
         tail = history[-min(len(history), 50) :]
         summary = {k: sum(h[k] for h in tail) / len(tail) for k in tail[0]}
-        log = {"steps": len(history), "last_50_steps": summary, "config": cfg.to_dict()}
+        log = {
+            "steps": len(history),
+            "trained_types": list(kinds),
+            "last_50_steps": summary,
+            "config": cfg.to_dict(),
+        }
         Path(out).with_name(Path(out).name + ".log.json").write_text(json.dumps(log, indent=1))
     return augmenter.eval(), history
