@@ -83,8 +83,9 @@ def test_specialise_splits_a_type_off_the_shared_network(latents):
     pairs = Augmentation.of("flip", torch.ones(2, 1)), Augmentation.of("crop", crop.params[:2])
     torch.testing.assert_close(out[[0, 2]], split(latents[[0, 2]], pairs[0]))
     torch.testing.assert_close(out[[1, 3]], split(latents[[1, 3]], pairs[1]))
-    with pytest.raises(CVError, match="not served"):
-        specialise(split, "crop")
+    assert specialise(split, "crop") is split  # crop has its own network already
+    with pytest.raises(CVError, match="not 'rotation'"):
+        specialise(LatentAugmenter(AugmenterConfig(32, types=("crop",))), "rotation")
 
 
 def test_config_reads_checkpoints_written_before_separate():

@@ -53,8 +53,8 @@ def train_cmd(
     specialise: Annotated[
         str | None,
         typer.Option(
-            help="With --init: give this type a network of its own (a copy of the shared one) "
-            "and train it on this type alone; the other networks stay as they are."
+            help="With --init: train this type's network on this type alone, the others "
+            "staying as they are (a type the shared network serves gets a copy of it first)."
         ),
     ] = None,
     pixel_weight: Annotated[float, typer.Option(help="Weight of the decoded-pixel loss.")] = 1.0,

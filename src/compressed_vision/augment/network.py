@@ -160,9 +160,9 @@ class CorrectionNet(nn.Module):
         self, x: torch.Tensor, cond: torch.Tensor, latents: torch.Tensor, theta: torch.Tensor
     ) -> torch.Tensor:
         e = self.embed(cond)
-        h = self.stem(x)
+        h = self.stem(x.contiguous(memory_format=torch.channels_last))
         if self.fine is not None:
-            h = h + self.fine(latents, theta, e)
+            h = h + self.fine(latents.contiguous(memory_format=torch.channels_last), theta, e)
         for block in self.blocks:
             h = block(h, e)
         return self.head(F.silu(h))
@@ -178,6 +178,8 @@ class LatentAugmenter(nn.Module):
         if cfg.shared:
             self.serves[SHARED] = cfg.shared
         self.nets = nn.ModuleDict({name: CorrectionNet(cfg) for name in self.serves})
+        # channels-last convs: on the CPU, oneDNN runs these small grids ~1.4x faster so
+        self.to(memory_format=torch.channels_last)
 
     def _check(self, latents: torch.Tensor, aug: Augmentation) -> None:
         if latents.ndim != 5 or latents.shape[1] != self.config.latent_dim:
@@ -227,11 +229,14 @@ HELPERS = 5  # helper channels of `_helpers`
 
 
 def specialise(augmenter: LatentAugmenter, kind: str) -> LatentAugmenter:
-    """A copy of `augmenter` in which `kind` has a network of its own, starting as a copy of
-    the shared one (so it computes exactly what `augmenter` does), to be trained on `kind`."""
+    """`augmenter` with a network of its own for `kind`, to be trained on `kind` alone: a copy
+    in which that network starts as a copy of the shared one (so it computes exactly what
+    `augmenter` does), or `augmenter` itself where `kind` has its own network already."""
     cfg = augmenter.config
-    if kind not in cfg.shared:
-        raise CVError(f"{kind!r} is not served by this augmenter's shared network {cfg.shared}")
+    if kind in cfg.separate:
+        return augmenter
+    if kind not in cfg.types:
+        raise CVError(f"this augmenter serves {', '.join(cfg.types)}, not {kind!r}")
     out = LatentAugmenter(replace(cfg, separate=(*cfg.separate, kind)))
     state = augmenter.state_dict()
     prefix = f"nets.{SHARED}."
