@@ -24,6 +24,12 @@ def test_demo_pipeline_runs_and_writes_its_table(tmp_path):
     assert saved["rows"] == result["rows"]
     assert "| input |" in (tmp_path / "demo.md").read_text()
     assert (tmp_path / "codec.safetensors").is_file()
+    augmented = {r["augmentation"]: r for r in saved["augmentation"]}
+    assert set(augmented) == {"flip", "crop"}
+    for row in augmented.values():  # the shipped augmenter beats the naive op and (d)
+        assert row["latent augmenter"] > row["(c) naive grid op"] + 0.5
+        assert row["latent augmenter"] > row["(d) decode, transform, encode"]
+    assert "Latent augmentation" in result["table"]
 
 
 def test_cli_train_encode_decode(tmp_path, clip_path):
