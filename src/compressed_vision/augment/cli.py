@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import platform
 import shlex
 import sys
 from pathlib import Path
@@ -136,6 +138,8 @@ def eval_cmd(
     """PSNR per type and strength against (a) encode(transform(x)), (b) nothing, (c) the
     naive latent-grid op, (d) decode -> transform -> encode; latent error, code agreement,
     speed. Writes NAME.json, NAME.md and NAME.png under --out-dir."""
+    import torch
+
     from ..bench.report import markdown_table, write_report
     from ..codec import load_codec
     from ..runtime import resolve_device
@@ -151,10 +155,13 @@ def eval_cmd(
     result = evaluate_augmenter(
         model, augmenter, videos, dev, kinds, batch, bins, seed, tuple(speed_batch or (16, 64))
     )
-    table = "".join(
+    command = shlex.join(sys.argv)
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads"
+    table = f"Command: `{command}`\n\nDevice: {dev} ({machine}); {len(videos)} clips\n\n"
+    table += "".join(
         f"{title}\n\n{markdown_table(rows)}\n" for title, rows in table_sections(result)
     )
-    payload = {"command": shlex.join(sys.argv), "codec": str(codec), "augmenter": str(aug)}
+    payload = {"command": command, "codec": str(codec), "augmenter": str(aug), "machine": machine}
     json_path, md_path = write_report(out_dir, name, payload | result, table)
     png = save_figure(out_dir / f"{name}.png", model, augmenter, videos, kinds)
     typer.echo(table)

@@ -108,8 +108,8 @@ class FiLMBlock(nn.Module):
 
     def forward(self, x: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
         scale, shift = self.film(e)[:, :, None, None].chunk(2, dim=1)
-        h = self.conv(F.silu(x)) * (1 + scale) + shift
-        return x + self.mix(F.silu(h))
+        h = torch.addcmul(shift, self.conv(F.silu(x)), 1 + scale)
+        return x + self.mix(F.silu(h, inplace=not torch.is_grad_enabled()))
 
 
 class FinePath(nn.Module):
@@ -207,19 +207,17 @@ class LatentAugmenter(nn.Module):
         x = torch.cat([warped / self.config.latent_scale, _helpers(grid)], dim=1)
         cond = conditioning(aug).to(x.dtype).repeat_interleave(t, dim=0)
         scaled = steps / self.config.latent_scale
-        if len(self.nets) == 1:
-            correction = next(iter(self.nets.values()))(x, cond, scaled, theta)
-        else:
-            correction = torch.zeros_like(warped)
-            step_types = aug.types.repeat_interleave(t)
-            for name, kinds in self.serves.items():
-                index = torch.tensor([TRANSFORMS.index(k) for k in kinds], device=x.device)
-                rows = torch.isin(step_types, index).nonzero().flatten()
-                if len(rows):
-                    net = self.nets[name]
-                    correction[rows] = net(x[rows], cond[rows], scaled[rows], theta[rows]).to(
-                        x.dtype
-                    )
+        correction = torch.zeros_like(warped)
+        step_types = aug.types.repeat_interleave(t)
+        for name, kinds in self.serves.items():
+            index = torch.tensor([TRANSFORMS.index(k) for k in kinds], device=x.device)
+            mask = torch.isin(step_types, index)
+            if mask.all():  # the whole batch is this network's: no gather and scatter
+                correction = self.nets[name](x, cond, scaled, theta)
+            elif mask.any():
+                rows = mask.nonzero().flatten()
+                net = self.nets[name]
+                correction[rows] = net(x[rows], cond[rows], scaled[rows], theta[rows]).to(x.dtype)
         out = warped + self.config.latent_scale * correction.to(warped.dtype)
         return out.reshape(b, t, d, h, w).transpose(1, 2)
 
