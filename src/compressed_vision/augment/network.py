@@ -178,7 +178,7 @@ class LatentAugmenter(nn.Module):
         if cfg.shared:
             self.serves[SHARED] = cfg.shared
         self.nets = nn.ModuleDict({name: CorrectionNet(cfg) for name in self.serves})
-        # channels-last convs: on the CPU, oneDNN runs these small grids ~1.4x faster so
+        # channels-last convs: oneDNN runs these small grids faster so on the CPU
         self.to(memory_format=torch.channels_last)
 
     def _check(self, latents: torch.Tensor, aug: Augmentation) -> None:
@@ -207,17 +207,25 @@ class LatentAugmenter(nn.Module):
         x = torch.cat([warped / self.config.latent_scale, _helpers(grid)], dim=1)
         cond = conditioning(aug).to(x.dtype).repeat_interleave(t, dim=0)
         scaled = steps / self.config.latent_scale
-        correction = torch.zeros_like(warped)
         step_types = aug.types.repeat_interleave(t)
-        for name, kinds in self.serves.items():
-            index = torch.tensor([TRANSFORMS.index(k) for k in kinds], device=x.device)
-            mask = torch.isin(step_types, index)
-            if mask.all():  # the whole batch is this network's: no gather and scatter
-                correction = self.nets[name](x, cond, scaled, theta)
-            elif mask.any():
+        masks = {
+            name: torch.isin(
+                step_types, step_types.new_tensor([TRANSFORMS.index(k) for k in kinds])
+            )
+            for name, kinds in self.serves.items()
+        }
+        whole = [name for name, mask in masks.items() if mask.all()]
+        if whole:  # one network serves the whole batch: no gather and scatter
+            correction = self.nets[whole[0]](x, cond, scaled, theta)
+        else:
+            correction = torch.zeros_like(warped)
+            for name, mask in masks.items():
                 rows = mask.nonzero().flatten()
-                net = self.nets[name]
-                correction[rows] = net(x[rows], cond[rows], scaled[rows], theta[rows]).to(x.dtype)
+                if len(rows):
+                    net = self.nets[name]
+                    correction[rows] = net(x[rows], cond[rows], scaled[rows], theta[rows]).to(
+                        x.dtype
+                    )
         out = warped + self.config.latent_scale * correction.to(warped.dtype)
         return out.reshape(b, t, d, h, w).transpose(1, 2)
 
