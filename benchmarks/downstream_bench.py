@@ -29,6 +29,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import torch  # noqa: E402
 
 from compressed_vision.bench.downstream import DOWNSTREAM_PRESETS, run_downstream  # noqa: E402
+from compressed_vision.tasks.cli import parse_options  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,6 +44,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--train-videos", type=int)
     p.add_argument("--test-videos", type=int)
     p.add_argument("--latent-augment", help="augmenter checkpoint (default: naive grid op)")
+    p.add_argument("--backbone", help="cnn3d, s3d, r2plus1d or vit (default: the preset's)")
+    p.add_argument("--option", action="append", help="backbone option key=value; repeat")
     p.add_argument("--tasks", help="subset of video,frames,speed,arrow (default: all)")
     p.add_argument("--inputs", help="subset of rgb,rgb+aug,jpeg,h264,codes,codes+aug")
     p.add_argument("--name", default="downstream_bench", help="base name of the written files")
@@ -69,6 +72,8 @@ def main() -> None:
         "latent_augment": args.latent_augment,
         "tasks": tuple(args.tasks.split(",")) if args.tasks else None,
         "inputs": tuple(args.inputs.split(",")) if args.inputs else None,
+        "backbone": args.backbone,
+        "backbone_options": parse_options(args.option),
         "seeds": args.seeds,
     }
     cfg = replace(cfg, **{k: v for k, v in changes.items() if v is not None})

@@ -67,6 +67,23 @@ def test_latent_stems_keep_the_grid_and_pixel_stems_reach_it():
         build_backbone("resnet9000", 3, 2)
 
 
+def test_cnn3d_stem_is_as_deep_for_latents_as_for_pixels():
+    """Latents keep their grid through as many stem convs as pixels take to reach it."""
+
+    def stem_convs(model):
+        return [m for m in model.stem.modules() if isinstance(m, torch.nn.Conv3d)]
+
+    on_codes = build_backbone("cnn3d", 12, 5, width=8)
+    on_pixels = build_backbone("cnn3d", 3, 5, input_downsample=8, width=8)
+    assert len(stem_convs(on_codes)) == len(stem_convs(on_pixels)) == 3
+    assert all(c.stride == (1, 1, 1) for c in stem_convs(on_codes))
+    assert on_codes.stem(torch.randn(1, 12, 4, 8, 8)).shape[-3:] == (4, 8, 8)
+    assert on_pixels.stem(torch.rand(1, 3, 4, 64, 64)).shape[-3:] == (4, 8, 8)
+    assert len(stem_convs(build_backbone("cnn3d", 3, 5, input_downsample=16, width=8))) == 4
+    with pytest.raises(ValueError, match="power of 2"):
+        build_backbone("cnn3d", 3, 5, input_downsample=6)
+
+
 def test_code_inputs():
     codes = torch.randint(0, 7, (2, 3, 2, 4, 4))
     books = torch.randn(3, 7, 5)

@@ -61,14 +61,16 @@ def test_bench_downstream_writes_table_json_and_plot(data, tmp_path, monkeypatch
     monkeypatch.setitem(
         downstream.DOWNSTREAM_PRESETS,
         "smoke",
-        type(preset)(**{**preset.__dict__, "backbone_options": TINY_VIT, "train_videos": 3}),
+        type(preset)(**{**preset.__dict__, "backbone": "s3d", "train_videos": 3}),
     )
-    args = ["downstream", "--codec", str(data["codec"]), "--preset", "smoke"]
+    args = ["downstream", "--codec", str(data["codec"]), "--preset", "smoke", "--backbone", "vit"]
+    args += [arg for key, value in TINY_VIT.items() for arg in ("--option", f"{key}={value}")]
     args += ["--tasks", "video", "--inputs", "rgb,rgb+aug,codes,codes+aug", "--out", str(tmp_path)]
     args += ["--seeds", "2"]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     result = json.loads((tmp_path / "downstream.json").read_text())
+    assert result["config"]["backbone"] == "vit" and result["config"]["backbone_options"] == TINY_VIT
     names = ["raw RGB", "raw RGB + pixel aug", "codes", "codes + latent aug"]
     assert [r["input"] for r in result["rows"]] == names
     ratios = result["ratios"]["video"]

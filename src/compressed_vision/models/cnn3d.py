@@ -22,8 +22,14 @@ def _conv_bn(
 
 
 class Small3DCNN(nn.Module):
-    """Stem (strided (1,3,3) convs when the input is `input_downsample` times finer than the
-    latent grid; none for latents), three 3x3x3 conv blocks, global pooling, linear head.
+    """Stem, three 3x3x3 conv blocks, global pooling, linear head.
+
+    The stem has `stem_layers` (1,3,3) convs, or more when the input needs more stride-2 steps
+    to reach the latent grid: pixels `input_downsample` times finer than the grid stride by 2
+    in the first log2(input_downsample) of them (widening towards `width`); latents keep their
+    grid (no strides, `width` channels throughout). Codes and pixels so go through equally
+    many layers: without a stem, latents met the body three layers shallower than pixels and
+    trained far slower.
 
     With `frame_head=True` it pools only over space and returns per-step logits
     (B, num_classes, T / temporal_downsample); the first body conv strides time by
@@ -38,14 +44,20 @@ class Small3DCNN(nn.Module):
         input_downsample: int = 1,
         frame_head: bool = False,
         temporal_downsample: int = 1,
+        stem_layers: int = 3,
     ):
         super().__init__()
+        strided = int(math.log2(input_downsample))
+        if 2**strided != input_downsample:
+            raise ValueError(f"input_downsample must be a power of 2, got {input_downsample}")
+        depth = max(stem_layers, strided)
         stem: list[nn.Module] = []
         prev = in_channels
-        for i in range(int(math.log2(input_downsample))):
-            out = width // 2 ** (int(math.log2(input_downsample)) - i - 1) // 2 or width
-            stem.append(_conv_bn(prev, max(out, 16), (1, 3, 3), (1, 2, 2)))
-            prev = max(out, 16)
+        for i in range(depth):
+            out = max(16, width // 2 ** (depth - i)) if strided else width
+            stride = 2 if i < strided else 1
+            stem.append(_conv_bn(prev, out, (1, 3, 3), (1, stride, stride)))
+            prev = out
         self.stem = nn.Sequential(*stem)
         self.body = nn.Sequential(
             _conv_bn(prev, width, (3, 3, 3), (temporal_downsample, 1, 1)),

@@ -16,7 +16,7 @@ from ..errors import CVError
 Opt = typer.Option
 
 
-def _options(pairs: list[str] | None) -> dict[str, Any] | None:
+def parse_options(pairs: list[str] | None) -> dict[str, Any] | None:
     """["width=0.5", "depth=2"] -> {"width": 0.5, "depth": 2} (values read as JSON if they
     parse, else kept as text)."""
     if not pairs:
@@ -89,7 +89,7 @@ def train_command(
         frames=frames,
         downsample=downsample,
         backbone=backbone,
-        backbone_options=_options(option),
+        backbone_options=parse_options(option),
         code_input=code_input,
         augment_types=_types(augment),
         latent_augment=latent_augment,
@@ -156,6 +156,8 @@ def downstream_command(
     latent_augment: Annotated[
         str | None, Opt(help="Augmenter checkpoint for the codec (default: naive grid op).")
     ] = None,
+    backbone: Annotated[str | None, Opt(help="cnn3d, s3d, r2plus1d or vit.")] = None,
+    option: Annotated[list[str] | None, Opt(help="Backbone option key=value; repeat.")] = None,
     steps: Annotated[int | None, Opt(help="Training steps per run (all tasks).")] = None,
     seeds: Annotated[int | None, Opt(help="Runs per task and input; top-1 is their mean.")] = None,
     out: Annotated[Path, Opt(help="Folder for the table, JSON and plot.")] = Path("results"),
@@ -180,6 +182,8 @@ def downstream_command(
         "tasks": _types(tasks),
         "inputs": _types(inputs),
         "latent_augment": latent_augment,
+        "backbone": backbone,
+        "backbone_options": parse_options(option),
         "seeds": seeds,
     }
     if steps is not None:
