@@ -70,7 +70,7 @@ def test_bench_downstream_writes_table_json_and_plot(data, tmp_path, monkeypatch
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     result = json.loads((tmp_path / "downstream.json").read_text())
-    assert result["config"]["backbone"] == "vit" and result["config"]["backbone_options"] == TINY_VIT
+    assert (result["config"]["backbone"], result["config"]["backbone_options"]) == ("vit", TINY_VIT)
     names = ["raw RGB", "raw RGB + pixel aug", "codes", "codes + latent aug"]
     assert [r["input"] for r in result["rows"]] == names
     ratios = result["ratios"]["video"]
