@@ -48,3 +48,23 @@ class PeakMemory:
         hwm = _status_kb("VmHWM")
         now = hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         return max(0, now * 1024 - self.base)
+
+
+def saved_activation_bytes(model: torch.nn.Module, inputs: torch.Tensor) -> int:
+    """Bytes of the tensors a training forward of `model` on `inputs` saves for the backward
+    pass (each storage counted once, the model's own weights not at all): the activation
+    memory that grows with the batch, independent of the allocator, the device and what else
+    the process holds."""
+    weights = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    storages: dict[int, int] = {}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        storage = t.untyped_storage()
+        if storage.data_ptr() not in weights:
+            storages[storage.data_ptr()] = storage.nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        model(inputs).float().sum().backward()
+    model.zero_grad(set_to_none=True)
+    return sum(storages.values())
