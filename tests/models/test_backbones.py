@@ -84,6 +84,27 @@ def test_cnn3d_stem_is_as_deep_for_latents_as_for_pixels():
         build_backbone("cnn3d", 3, 5, input_downsample=6)
 
 
+def test_latents_are_standardised_after_the_augmentation_hook():
+    books = torch.randn(2, 16, 3) * torch.tensor([0.02, 0.3, 1.0]) + 0.5
+    lookup = CodebookLookup(books)
+    every_entry = lookup(torch.arange(16).repeat(2, 1).view(1, 2, 16, 1, 1))
+    standard = lookup.standardize(every_entry)
+    assert torch.allclose(standard.mean(dim=(0, 2, 3, 4)), torch.zeros(6), atol=1e-5)
+    assert torch.allclose(standard.std(dim=(0, 2, 3, 4)), torch.ones(6), atol=1e-4)
+    cfg = ModelConfig(
+        backbone="vit", num_classes=4, num_codebooks=2, codebook_size=16, codebook_dim=3,
+        options=SMALL["vit"],
+    )  # fmt: skip
+    model = build_classifier(cfg, books).eval()
+    seen = []
+    codes = torch.randint(0, 16, (1, 2, 2, 4, 4))
+    model.backbone.register_forward_pre_hook(lambda _, args: seen.append(args[0]))
+    model(codes, augment=lambda x: x + 1)
+    assert torch.allclose(seen[0], lookup.standardize(lookup(codes) + 1))
+    legacy = {k: v for k, v in cfg.to_dict().items() if k != "standardize_codes"}
+    assert not ModelConfig.from_dict(legacy).standardize_codes  # checkpoints from before
+
+
 def test_code_inputs():
     codes = torch.randint(0, 7, (2, 3, 2, 4, 4))
     books = torch.randn(3, 7, 5)

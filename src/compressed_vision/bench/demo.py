@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from ..augment import evaluate_augmenter, evaluation_clips, load_augmenter
 from ..codec import VideoCodec, load_codec, preset, psnr, save_codec, train_codec
-from ..models import CodebookLookup, build_backbone
+from ..models import ModelConfig, build_backbone, build_classifier
 from ..tasks import TensorPairs, train_classifier
 from ..train_loop import LoopConfig, infinite_batches
 from ..video.synthetic import SyntheticConfig, SyntheticVideos
@@ -143,9 +143,15 @@ def run_demo(
 
     loop = LoopConfig(steps=cfg.classifier_steps, lr=2e-3, weight_decay=0.01, warmup=20)
     classes = SyntheticConfig().num_classes
-    on_codes = torch.nn.Sequential(
-        CodebookLookup(codec.quantizer.embeddings),
-        build_backbone("cnn3d", codec.latent_dim, classes),
+    on_codes = build_classifier(
+        ModelConfig(
+            backbone="cnn3d",
+            num_classes=classes,
+            num_codebooks=codec_cfg.num_codebooks,
+            codebook_size=codec_cfg.codebook_size,
+            codebook_dim=codec_cfg.codebook_dim,
+        ),
+        codec.quantizer.embeddings,
     )
     res_codes = train_classifier(
         on_codes,

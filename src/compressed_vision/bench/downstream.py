@@ -63,8 +63,8 @@ class DownstreamConfig:
     size: int = 128
     segments: int = 3  # per video in the frame-wise set
     segment_frames: int = 8  # frames per segment there
-    # clip length of the frame-wise task (0: `frames`); 16 frames (8 code steps) span two or
-    # three segments: on 4 code steps the codes' model sat at chance (20.6 % against RGB 81.8)
+    # clip length of the frame-wise task (0: `frames`): 16 frames (8 code steps) span two or
+    # three segments
     frame_task_frames: int = 16
     backbone: str = "cnn3d"  # S3D sits at chance for hundreds of steps: not at a CPU budget
     backbone_options: dict[str, Any] = field(default_factory=dict)

@@ -36,6 +36,7 @@ class ModelConfig:
     codebook_size: int = 0
     codebook_dim: int = 0
     embed_dim: int = 16
+    standardize_codes: bool = True  # "lookup": latents standardised per channel (after augment)
     input_downsample: int = 1
     temporal_downsample: int = 1
     options: dict[str, Any] = field(default_factory=dict)  # backbone arguments (width, ...)
@@ -61,7 +62,7 @@ class ModelConfig:
         unknown = set(data) - {f.name for f in fields(cls)}
         if unknown:
             raise ValueError(f"unknown model config keys: {sorted(unknown)}")
-        return cls(**data)
+        return cls(**{"standardize_codes": False, **data})  # checkpoints from before it
 
 
 class VideoClassifier(nn.Module):
@@ -84,6 +85,8 @@ class VideoClassifier(nn.Module):
         x = self.latents(x)
         if augment is not None:
             x = augment(x)
+        if self.config.standardize_codes and isinstance(self.inputs, CodebookLookup):
+            x = self.inputs.standardize(x)
         return self.backbone(x)
 
 

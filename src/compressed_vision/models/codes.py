@@ -22,6 +22,16 @@ class CodebookLookup(nn.Module):
         vecs = [self.embeddings[i][codes[:, i].long()] for i in range(g)]  # (B, T, H, W, d) each
         return torch.cat(vecs, dim=-1).movedim(-1, 1)
 
+    def standardize(self, latents: torch.Tensor) -> torch.Tensor:
+        """Latents (B, G*d, ...) with every channel shifted and scaled to zero mean and unit
+        variance over its codebook's entries. The codec's latent channels differ in scale by
+        an order of magnitude (cr240: standard deviations 0.02-0.24, means up to 0.7), and a
+        classifier fed them raw can sit at chance for hundreds of steps."""
+        mean = self.embeddings.mean(dim=1).flatten()  # (G*d,)
+        std = self.embeddings.std(dim=1).flatten().clamp_min(1e-6)
+        shape = (1, -1) + (1,) * (latents.ndim - 2)
+        return (latents - mean.view(shape)) / std.view(shape)
+
 
 class IndexEmbedding(nn.Module):
     """Codes (B, G, T, H, W) -> learned embeddings (B, G*dim, T, H, W): one trainable table
