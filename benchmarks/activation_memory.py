@@ -59,13 +59,7 @@ def main() -> None:
     rows = []
     for backbone, options, frames, frame_head in CASES:
         common = {"backbone": backbone, "frame_head": frame_head, "options": options}
-        codes = ModelConfig(
-            inputs="codes",
-            num_codebooks=c.num_codebooks,
-            codebook_size=c.codebook_size,
-            codebook_dim=c.codebook_dim,
-            **common,
-        )
+        codes = ModelConfig.for_codes(c, **common)
         pixels = ModelConfig(
             inputs="pixels",
             input_downsample=args.pixel_downsample,

@@ -144,13 +144,7 @@ def run_demo(
     loop = LoopConfig(steps=cfg.classifier_steps, lr=2e-3, weight_decay=0.01, warmup=20)
     classes = SyntheticConfig().num_classes
     on_codes = build_classifier(
-        ModelConfig(
-            backbone="cnn3d",
-            num_classes=classes,
-            num_codebooks=codec_cfg.num_codebooks,
-            codebook_size=codec_cfg.codebook_size,
-            codebook_dim=codec_cfg.codebook_dim,
-        ),
+        ModelConfig.for_codes(codec_cfg, backbone="cnn3d", num_classes=classes),
         codec.quantizer.embeddings,
     )
     res_codes = train_classifier(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -15,6 +15,9 @@ from ..checkpoint import load_checkpoint, save_checkpoint
 from ..errors import CheckpointError
 from .backbones import build_backbone
 from .codes import CodebookLookup, IndexEmbedding
+
+if TYPE_CHECKING:
+    from ..codec import CodecConfig
 
 KIND = "video_classifier"
 INPUTS = ("codes", "pixels")
@@ -53,6 +56,17 @@ class ModelConfig:
             return 3
         per_codebook = self.codebook_dim if self.code_input == "lookup" else self.embed_dim
         return self.num_codebooks * per_codebook
+
+    @classmethod
+    def for_codes(cls, codec: CodecConfig, **kwargs: Any) -> ModelConfig:
+        """A classifier on the codes of `codec`: its codebooks' count, size and width."""
+        return cls(
+            inputs="codes",
+            num_codebooks=codec.num_codebooks,
+            codebook_size=codec.codebook_size,
+            codebook_dim=codec.codebook_dim,
+            **kwargs,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -105,15 +105,8 @@ def prepare(cfg: TaskConfig, show_progress: bool = True) -> Prepared:
         "options": dict(cfg.backbone_options),
     }
     if cfg.inputs == "codes":
-        c = codec.config
-        model_config = ModelConfig(
-            inputs="codes",
-            code_input=cfg.code_input,
-            num_codebooks=c.num_codebooks,
-            codebook_size=c.codebook_size,
-            codebook_dim=c.codebook_dim,
-            embed_dim=cfg.embed_dim,
-            **common,
+        model_config = ModelConfig.for_codes(
+            codec.config, code_input=cfg.code_input, embed_dim=cfg.embed_dim, **common
         )
     else:
         model_config = ModelConfig(
