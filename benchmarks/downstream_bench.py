@@ -47,7 +47,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--backbone", help="cnn3d, s3d, r2plus1d or vit (default: the preset's)")
     p.add_argument("--option", action="append", help="backbone option key=value; repeat")
     p.add_argument("--tasks", help="subset of video,frames,speed,arrow (default: all)")
-    p.add_argument("--inputs", help="subset of rgb,rgb+aug,jpeg,h264,codes,codes+aug")
+    p.add_argument("--inputs", help="subset of rgb,rgb+aug,jpeg,h264,decoded,codes,codes+aug")
     p.add_argument("--name", default="downstream_bench", help="base name of the written files")
     p.add_argument("--seeds", type=int, help="training runs per (task, input); top-1 is their mean")
     p.add_argument("--work", type=Path, default=ROOT / "runs" / "downstream_bench")

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from compressed_vision.codec import save_codec
+from compressed_vision.codec import load_codec, save_codec
 from compressed_vision.errors import CVError
 from compressed_vision.models import load_classifier
 from compressed_vision.store import build_store, coin_manifest, folder_manifest
@@ -45,6 +45,7 @@ def test_train_checkpoint_and_eval_on_codes(data, tmp_path):
     assert set(result["metrics"]) >= {"top1", "top5", "video_top1"}
     assert result["train_videos"] == 4 and result["clips_per_second"] > 0
     assert result["bytes_per_clip"] > 0 and result["peak_memory_bytes"] >= 0
+    assert result["activation_bytes_per_clip"] > 0
     model, ckpt = load_classifier(tmp_path / "run" / "model.safetensors")
     assert ckpt["step"] == 2 and ckpt["task"] == "video"
     assert model.config.num_classes == len(ckpt["classes"]) == len(result["classes"])
@@ -63,6 +64,24 @@ def test_pixel_pipelines_train(data, tmp_path, inputs):
         summary = result["recompression"]
         assert summary["videos"] == 7 and summary["target_cr"] == pytest.approx(96)
         assert (summary["unreachable"] == 0) == (inputs == "h264")
+
+
+def test_decoded_copies_hold_the_codecs_round_trip(data, tmp_path):
+    prep = prepare(config(data, tmp_path, inputs="decoded"), show_progress=False)
+    rgb = prepare(config(data, tmp_path, inputs="rgb"), show_progress=False)
+    summary = prep.recompression
+    assert summary["method"] == "decoded" and summary["videos"] == 7 and summary["unreachable"] == 0
+    codec = load_codec(str(data["codec"]))
+    for v in (0, 5):
+        steps = rgb.reader.videos[v].steps
+        original, _ = rgb.reader.read(v, 0, steps, steps)
+        decoded, _ = prep.reader.read(v, 0, steps, steps)
+        expected = codec.reconstruct(original[None])[0]
+        assert decoded.shape == original.shape
+        assert (decoded - expected).abs().max() <= 0.5 / 255 + 1e-6  # uint8 rounding only
+        assert (decoded - original).abs().mean() > 0.01  # and not the original frames
+    with pytest.raises(CVError, match="needs --codec"):
+        prepare(config(data, tmp_path, inputs="decoded", codec=None, store=None), False)
 
 
 def test_real_footage_tasks():

@@ -65,21 +65,24 @@ def test_bench_downstream_writes_table_json_and_plot(data, tmp_path, monkeypatch
     )
     args = ["downstream", "--codec", str(data["codec"]), "--preset", "smoke", "--backbone", "vit"]
     args += [arg for key, value in TINY_VIT.items() for arg in ("--option", f"{key}={value}")]
-    args += ["--tasks", "video", "--inputs", "rgb,rgb+aug,codes,codes+aug", "--out", str(tmp_path)]
+    args += ["--tasks", "video", "--inputs", "rgb,rgb+aug,decoded,codes,codes+aug"]
+    args += ["--out", str(tmp_path)]
     args += ["--seeds", "2"]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     result = json.loads((tmp_path / "downstream.json").read_text())
     assert (result["config"]["backbone"], result["config"]["backbone_options"]) == ("vit", TINY_VIT)
-    names = ["raw RGB", "raw RGB + pixel aug", "codes", "codes + latent aug"]
+    names = ["raw RGB", "raw RGB + pixel aug", "decoded codes", "codes", "codes + latent aug"]
     assert [r["input"] for r in result["rows"]] == names
     ratios = result["ratios"]["video"]
     assert ratios["throughput codes / rgb (wall)"] > 0 and ratios["codes - jpeg (points)"] is None
+    assert ratios["codes - decoded (points)"] is not None
+    assert ratios["activations/clip rgb / codes"] > 1  # the pixel stem saves the frames
     assert ratios["ratios between"] == "codes + latent aug / raw RGB + pixel aug"
     rgb, rgb_aug = (next(r for r in result["runs"] if r["input"] == k) for k in ("rgb", "rgb+aug"))
     assert rgb["augment_types"] == [] and rgb_aug["augment_types"]
-    assert len(result["runs"]) == 8  # two seeds per input
-    row = result["rows"][2]
+    assert len(result["runs"]) == 10  # two seeds per input
+    row = result["rows"][3]
     per_seed = [float(t) for t in row["top-1 per seed"].split(" / ")]
     assert len(per_seed) == 2 and abs(row["top-1 (%)"] - sum(per_seed) / 2) < 0.06
     assert result["rows"][1]["marginal MB/clip"] >= 0

@@ -1,5 +1,6 @@
 """`cvis bench downstream`: the same backbone, task and training budget on every input: raw
-RGB without and with pixel augmentation, JPEG and H.264 at the codec's compression rate, and
+RGB without and with pixel augmentation, JPEG and H.264 at the codec's compression rate, the
+codec's decoded reconstructions (the pixels its codes hold, through the RGB pipeline), and
 the codec's codes without and with latent augmentation. Per task and input: accuracy on the
 held-out split, training clips per second, peak memory per clip, stored bytes behind a clip,
 and the dataset's size on disk.
@@ -37,12 +38,14 @@ from ..video.io import read_video, write_video
 from ..video.synthetic import CLASS_NAMES, SyntheticConfig, make_video
 from .report import markdown_table, write_report
 
-INPUTS = ("rgb", "rgb+aug", "jpeg", "h264", "codes", "codes+aug")
+INPUTS = ("rgb", "rgb+aug", "jpeg", "h264", "decoded", "codes", "codes+aug")
+COPIES = ("jpeg", "h264", "decoded")  # inputs read from re-compressed copies
 INPUT_NAMES = {
     "rgb": "raw RGB",
     "rgb+aug": "raw RGB + pixel aug",
     "jpeg": "JPEG",
     "h264": "H.264",
+    "decoded": "decoded codes",
     "codes": "codes",
     "codes+aug": "codes + latent aug",
 }
@@ -69,7 +72,7 @@ class DownstreamConfig:
     backbone: str = "cnn3d"  # S3D sits at chance for hundreds of steps: not at a CPU budget
     backbone_options: dict[str, Any] = field(default_factory=dict)
     steps: int = 300
-    real_steps: int = 100
+    real_steps: int = 200
     batch: int = 16
     real_batch: int = 16
     lr: float = 2e-3
@@ -78,6 +81,9 @@ class DownstreamConfig:
     real_augment_types: tuple[str, ...] = ("flip", "crop", "saturation")
     latent_augment: str = "naive"  # an augmenter checkpoint for the codec, or "naive"
     real_test_fraction: float = 0.3
+    # held-out real clips start every step (overlapping): 3 short clips leave 4 non-overlapping
+    # 4x-speed clips in their last 30 %, 30 overlapping ones
+    real_test_stride: int = 1
     device: str = "auto"
     seed: int = 0
     seeds: int = 1  # runs per (task, input), seeds seed, seed + 1, ...: top-1 is their mean
@@ -189,6 +195,7 @@ class _Dataset:
     copies: dict[str, tuple[str, dict[str, Any]]]  # method -> (folder, summary)
     split_by: str
     test_fraction: float
+    test_stride: int
     augment_types: tuple[str, ...]
     steps: int
     batch: int
@@ -217,10 +224,11 @@ def _prepare(cfg: DownstreamConfig, name: str, work: Path, codec, cr: float, sho
     store = work / "stores" / f"{tag}-{codec_fingerprint(codec)}.zarr"
     build_store(manifest, codec, str(store), size=cfg.size, progress=show)
     copies = {}
-    for method in ("jpeg", "h264"):
+    for method in COPIES:
         if method in cfg.inputs:
-            folder = work / "copies" / f"{tag}-{method}-cr{cr:.4g}"
-            _, summary = recompress_copies(manifest, method, cr, cfg.size, folder, show)
+            suffix = codec_fingerprint(codec) if method == "decoded" else f"cr{cr:.4g}"
+            folder = work / "copies" / f"{tag}-{method}-{suffix}"
+            _, summary = recompress_copies(manifest, method, cr, cfg.size, folder, show, codec)
             copies[method] = (str(folder), summary)
     real = name == "real"
     return _Dataset(
@@ -230,6 +238,7 @@ def _prepare(cfg: DownstreamConfig, name: str, work: Path, codec, cr: float, sho
         copies,
         "time" if real else "video",
         cfg.real_test_fraction if real else 0.2,
+        cfg.real_test_stride if real else 0,
         cfg.real_augment_types if real else cfg.augment_types,
         cfg.real_steps if real else cfg.steps,
         cfg.real_batch if real else cfg.batch,
@@ -257,6 +266,7 @@ def _task_config(
         downsample=None if codes else cfg.pixel_downsample,
         split_by=data.split_by,
         test_fraction=data.test_fraction,
+        test_stride=data.test_stride,
         backbone=cfg.backbone,
         backbone_options=dict(cfg.backbone_options),
         augment_types=data.augment_types if augmented else (),
@@ -297,10 +307,12 @@ def _row(
         "top-1 (%)": round(sum(top1) / len(top1), 1),
         **seeds,
         "top-5 (%)": round(sum(top5) / len(top5), 1),
+        "held-out clips": result["test_clips"],
         "clips/s": round(result["clips_per_second"], 1),
         "CPU ms/clip": round(1000 * result["cpu_seconds_per_clip"], 1),
         "peak MB/clip": round(result["peak_memory_per_clip_bytes"] / 2**20, 2),
         "marginal MB/clip": round(result["marginal_memory_per_clip_bytes"] / 2**20, 2),
+        "activation MB/clip": round(result["activation_bytes_per_clip"] / 2**20, 3),
         "KB read/clip": round(result["bytes_per_clip"] / 1024, 2),
         "dataset MB": round(result["dataset_bytes"] / 2**20, 2),
     }
@@ -311,6 +323,7 @@ RATIOS = (
     ("CPU time rgb / codes", "CPU ms/clip", True),
     ("peak memory/clip rgb / codes", "peak MB/clip", True),
     ("marginal memory/clip rgb / codes", "marginal MB/clip", True),
+    ("activations/clip rgb / codes", "activation MB/clip", True),
 )
 
 
@@ -330,7 +343,7 @@ def _ratios(rows: list[dict[str, Any]]) -> dict[str, dict[str, float | str | Non
         codes, aug = by.get("codes"), by.get("codes+aug")
         ratios: dict[str, float | str | None] = {
             f"codes - {other} (points)": _points(codes, by.get(other))
-            for other in ("rgb", "jpeg", "h264")
+            for other in ("rgb", "jpeg", "h264", "decoded")
         }
         ratios["codes+aug - rgb+aug (points)"] = _points(aug, by.get("rgb+aug"))
         ratios["latent aug gain (points)"] = _points(aug, codes)
@@ -417,7 +430,9 @@ def run_downstream(
         + ", pixel stem "
         f"{cfg.pixel_downsample}x, "
         f"batch {cfg.batch} x {cfg.steps} steps "
-        f"(real footage {cfg.real_batch} x {cfg.real_steps}), lr {cfg.lr:g}, {cfg.seeds} seed(s) "
+        f"(real footage {cfg.real_batch} x {cfg.real_steps}, held-out clips "
+        + (f"every {cfg.real_test_stride} step(s)" if cfg.real_test_stride else "not overlapping")
+        + f"), lr {cfg.lr:g}, {cfg.seeds} seed(s) "
         f"per run (top-1: their mean; speed and memory: the first), latent augmentation "
         f"{cfg.latent_augment!r}. Device {device}, {platform.machine()}, "
         f"{torch.get_num_threads()} threads. Frame-wise top-1 is per code step. stored CR = raw "

@@ -40,7 +40,7 @@ def _types(text: str | None) -> tuple[str, ...] | None:
 def train_command(
     config: Annotated[Path | None, typer.Argument(help="JSON or TOML file of settings.")] = None,
     task: Annotated[str | None, Opt(help="video, frames, speed or arrow.")] = None,
-    inputs: Annotated[str | None, Opt(help="codes, rgb, jpeg, h264 or hevc.")] = None,
+    inputs: Annotated[str | None, Opt(help="codes, rgb, jpeg, h264, hevc or decoded.")] = None,
     store: Annotated[str | None, Opt(help="Code store (inputs=codes).")] = None,
     videos: Annotated[str | None, Opt(help="Folder, .csv or .json of videos (pixels).")] = None,
     root: Annotated[str | None, Opt(help="Where a .csv/.json source's videos are.")] = None,
@@ -60,6 +60,9 @@ def train_command(
     ] = None,
     split_by: Annotated[str | None, Opt(help="video or time.")] = None,
     test_fraction: Annotated[float | None, Opt(help="Held out when no split is given.")] = None,
+    test_stride: Annotated[
+        int | None, Opt(help="Code steps between held-out clips (default: no overlap).")
+    ] = None,
     steps: int | None = None,
     batch: Annotated[int | None, Opt(help="Global batch (over all processes).")] = None,
     lr: float | None = None,
@@ -95,6 +98,7 @@ def train_command(
         latent_augment=latent_augment,
         split_by=split_by,
         test_fraction=test_fraction,
+        test_stride=test_stride,
         steps=steps,
         batch=batch,
         lr=lr,
@@ -151,7 +155,7 @@ def downstream_command(
     preset: Annotated[str, Opt(help="small (CPU, minutes), full (GPU) or smoke.")] = "small",
     tasks: Annotated[str | None, Opt(help="Subset of video,frames,speed,arrow.")] = None,
     inputs: Annotated[
-        str | None, Opt(help="Subset of rgb,rgb+aug,jpeg,h264,codes,codes+aug.")
+        str | None, Opt(help="Subset of rgb,rgb+aug,jpeg,h264,decoded,codes,codes+aug.")
     ] = None,
     latent_augment: Annotated[
         str | None, Opt(help="Augmenter checkpoint for the codec (default: naive grid op).")

@@ -12,7 +12,7 @@ from typing import Any
 from ..errors import CVError
 
 TASKS = ("video", "frames", "speed", "arrow")
-INPUTS = ("codes", "rgb", "jpeg", "h264", "hevc")
+INPUTS = ("codes", "rgb", "jpeg", "h264", "hevc", "decoded")
 
 
 @dataclass(frozen=True)
@@ -21,12 +21,12 @@ class TaskConfig:
     each one does."""
 
     task: str = "video"  # video | frames | speed | arrow
-    inputs: str = "codes"  # codes | rgb | jpeg | h264 | hevc
+    inputs: str = "codes"  # codes | rgb | jpeg | h264 | hevc | decoded (the codec's round trip)
     store: str | None = None  # code store (inputs = codes)
     videos: str | None = None  # folder, .csv or .json of videos (pixel inputs)
     root: str | None = None  # where a .csv/.json source's videos are
     codec: str | None = None  # codec checkpoint: codebooks, grid, target CR
-    target_cr: float | None = None  # jpeg/h264/hevc (default: the codec's CR)
+    target_cr: float | None = None  # jpeg/h264/hevc (default: the codec's CR; decoded: always)
     recompressed: str | None = None  # cache of re-compressed copies (default: under out)
     size: int = 128  # frame size of the pixel pipeline (cover + centre crop)
     frames: int = 16  # frames per clip
@@ -36,6 +36,7 @@ class TaskConfig:
     train_split: str = "train"
     test_split: str = "test"
     test_fraction: float = 0.2  # when videos carry no split
+    test_stride: int = 0  # code steps between held-out clip starts (0: one clip span, no overlap)
     backbone: str = "s3d"
     backbone_options: dict[str, Any] = field(default_factory=dict)
     code_input: str = "lookup"  # lookup (the codec's codebooks) | embed (learned)
@@ -71,6 +72,8 @@ class TaskConfig:
             raise CVError("split_by is video or time, and test_fraction lies in (0, 1)")
         if min(self.steps, self.batch, self.frames, self.eval_batch) < 1:
             raise CVError("steps, batch, frames and eval_batch must be positive")
+        if self.test_stride < 0:
+            raise CVError("test_stride is 0 (no overlap) or a positive number of code steps")
         if self.latent_augment and self.inputs != "codes":
             raise CVError("latent augmentation applies to codes only (pixels: augment_types)")
         if self.latent_augment and not self.augment_types:

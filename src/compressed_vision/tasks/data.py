@@ -234,9 +234,9 @@ class PixelAugment:
 class Clips(Dataset):
     """Clips of `steps` code steps for a task. Training (`train=True`): item `draw` is a
     random clip (variant, start) of range `draw % len(ranges)`, drawn from a generator seeded
-    by (seed, draw), then `augment`ed if given. Held out: non-overlapping clips from the start
-    of every range (a range shorter than a clip gives one, padded), each in every variant.
-    Items: {"input", "target", "video"}."""
+    by (seed, draw), then `augment`ed if given. Held out: clips from the start of every range,
+    `stride` steps apart (0: the longest variant's span, so none overlap; a range shorter than
+    a clip gives one, padded), each in every variant. Items: {"input", "target", "video"}."""
 
     def __init__(
         self,
@@ -247,6 +247,7 @@ class Clips(Dataset):
         train: bool,
         seed: int = 0,
         augment: PixelAugment | None = None,
+        stride: int = 0,
     ):
         self.reader, self.task, self.ranges, self.steps = reader, task, ranges, steps
         self.train, self.seed, self.augment = train, seed, augment
@@ -254,7 +255,7 @@ class Clips(Dataset):
         self.plan = [
             (v, start, k, hi)
             for v, lo, hi in ranges
-            for start in range(lo, max(lo, hi - longest) + 1, longest)
+            for start in range(lo, max(lo, hi - longest) + 1, stride or longest)
             for k in range(task.variants)
         ]
 

@@ -12,6 +12,7 @@ global batch, up to batch-statistics layers (BatchNorm normalises per process).
 
 from __future__ import annotations
 
+import copy
 import json
 import platform
 import time
@@ -37,7 +38,7 @@ from .config import TaskConfig
 from .data import Clips, CodeReader, GlobalBatches, PixelAugment, PixelReader, Reader, split_ranges
 from .ddp import Process, distributed
 from .framewise import FrameWise
-from .measure import PeakMemory
+from .measure import PeakMemory, saved_activation_bytes
 from .real_footage import ArrowOfTime, PlaybackSpeed
 from .recompressed import recompress_copies
 
@@ -67,11 +68,13 @@ def _pixel_reader(cfg: TaskConfig, codec: VideoCodec | None, tf: int, show: bool
     manifest = manifest_from_source(cfg.videos, cfg.root)
     copies, summary = None, None
     if cfg.inputs != "rgb":
-        if cfg.target_cr is None and codec is None:
-            raise CVError(f"{cfg.inputs} needs a target rate: --target-cr, or --codec for its CR")
+        if codec is None and (cfg.target_cr is None or cfg.inputs == "decoded"):
+            raise CVError(f"{cfg.inputs} needs --codec (or a target rate: --target-cr)")
         cr = cfg.target_cr or codec.config.compression_rate(cfg.frames, cfg.size, cfg.size)
         folder = cfg.recompressed or Path(cfg.out) / f"{cfg.inputs}_cr{cr:.4g}"
-        copies, summary = recompress_copies(manifest, cfg.inputs, cr, cfg.size, folder, show)
+        copies, summary = recompress_copies(
+            manifest, cfg.inputs, cr, cfg.size, folder, show, codec=codec
+        )
     return PixelReader(manifest, cfg.size, tf, str(cfg.videos), copies), summary
 
 
@@ -121,7 +124,7 @@ def prepare(cfg: TaskConfig, show_progress: bool = True) -> Prepared:
         classes,
         steps,
         Clips(reader, task, train_ranges, steps, True, cfg.seed, augment),
-        Clips(reader, task, test_ranges, steps, False),
+        Clips(reader, task, test_ranges, steps, False, stride=cfg.test_stride),
         model_config,
         codec,
         fingerprint,
@@ -240,6 +243,7 @@ def run_training(
         )
         batches = iter(loader(prep.train_set, cfg.batch, cfg.workers, sampler))
         warm_up(model.to(proc.device), prep, proc.device)
+        activations = activation_bytes_per_clip(model, prep, proc.device)
         wrapped = proc.wrap(model)
         stamps: list[tuple[float, float]] = []  # (wall, process CPU) when each batch was ready
 
@@ -269,6 +273,7 @@ def run_training(
         seconds = time.perf_counter() - began
         peak = memory.peak()
         result = _result(cfg, prep, proc, history, seconds, peak, stamps)
+        result["activation_bytes_per_clip"] = activations
         if proc.main:
             if cfg.evaluate:
                 scores = evaluate_clips(model, prep, proc.device, cfg.eval_batch, cfg.workers)
@@ -291,6 +296,18 @@ def warm_up(model: VideoClassifier, prep: Prepared, device: torch.device) -> Non
         x = item["input"][None].to(device)
         prep.task.loss(model(x), item["target"][None].to(device)).backward()
         model.zero_grad(set_to_none=True)
+
+
+def activation_bytes_per_clip(
+    model: VideoClassifier, prep: Prepared, device: torch.device
+) -> float:
+    """Bytes a training forward saves for the backward pass, per clip (`measure.
+    saved_activation_bytes` on the first two training clips, without augmentation): the
+    memory that grows with the batch, exact on any device. Measured on a copy of the model,
+    with the random state restored, so the run itself is untouched."""
+    clips = torch.stack([prep.train_set[i]["input"] for i in range(2)]).to(device)
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        return saved_activation_bytes(copy.deepcopy(model).train(), clips) / len(clips)
 
 
 def _result(
