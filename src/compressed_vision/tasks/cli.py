@@ -168,8 +168,9 @@ def downstream_command(
     name: Annotated[str, Opt(help="Base name of the written files.")] = "downstream",
     device: Annotated[str, Opt(help="cpu, cuda, cuda:N or auto.")] = "auto",
 ) -> None:
-    """Train the same backbone on raw RGB, JPEG, H.264 and codes (with and without latent
-    augmentation); write accuracy, clips/s, peak memory, bytes per clip and dataset sizes."""
+    """Train the same backbone on raw RGB, JPEG, H.264, the codec's decoded frames and codes
+    (with and without latent augmentation); write accuracy, clips/s, peak and activation
+    memory, bytes per clip and dataset sizes."""
     from dataclasses import replace
 
     from ..bench.downstream import DOWNSTREAM_PRESETS, run_downstream
