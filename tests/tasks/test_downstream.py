@@ -82,6 +82,8 @@ def test_decoded_copies_hold_the_codecs_round_trip(data, tmp_path):
         assert (decoded - original).abs().mean() > 0.01  # and not the original frames
     with pytest.raises(CVError, match="needs --codec"):
         prepare(config(data, tmp_path, inputs="decoded", codec=None, store=None), False)
+    with pytest.raises(CVError, match="shortcut"):
+        config(data, tmp_path, inputs="decoded", task="arrow")
 
 
 def test_real_footage_tasks():

@@ -74,6 +74,11 @@ class TaskConfig:
             raise CVError("steps, batch, frames and eval_batch must be positive")
         if self.test_stride < 0:
             raise CVError("test_stride is 0 (no overlap) or a positive number of code steps")
+        if self.inputs == "decoded" and self.task in ("speed", "arrow"):
+            raise CVError(
+                f"{self.task} reorders frames, and decoded frames show the codec's code steps "
+                "(a shortcut, not motion): train it on codes or on rgb/jpeg/h264/hevc"
+            )
         if self.latent_augment and self.inputs != "codes":
             raise CVError("latent augmentation applies to codes only (pixels: augment_types)")
         if self.latent_augment and not self.augment_types:
