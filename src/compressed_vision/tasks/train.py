@@ -303,8 +303,9 @@ def activation_bytes_per_clip(
 ) -> float:
     """Bytes a training forward saves for the backward pass, per clip (`measure.
     saved_activation_bytes` on the first two training clips, without augmentation): the
-    memory that grows with the batch, exact on any device. Measured on a copy of the model,
-    with the random state restored, so the run itself is untouched."""
+    memory that grows with the batch, exact on any device (in full precision, also when the
+    run trains under autocast). Measured on a copy of the model, with the random state
+    restored, so the run itself is untouched."""
     clips = torch.stack([prep.train_set[i]["input"] for i in range(2)]).to(device)
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         return saved_activation_bytes(copy.deepcopy(model).train(), clips) / len(clips)
