@@ -13,8 +13,8 @@ from compressed_vision.codec import load_codec, save_codec
 from compressed_vision.errors import CVError
 from compressed_vision.models import load_classifier
 from compressed_vision.store import build_store, coin_manifest, folder_manifest
-from compressed_vision.tasks import prepare, run_eval, run_training
-from compressed_vision.tasks.data import GlobalBatches
+from compressed_vision.tasks import TaskConfig, prepare, run_eval, run_training
+from compressed_vision.tasks.data import Clips, GlobalBatches
 from compressed_vision.tasks.real_footage import ArrowOfTime, PlaybackSpeed
 from tests.tasks.downstream_fixtures import (
     config,
@@ -94,6 +94,17 @@ def test_real_footage_tasks():
     assert x.flatten().tolist() == [0, 4, 8] and int(y) == 2
     x, y = ArrowOfTime().make(clip[:, :3], 1, -1, None)
     assert x.flatten().tolist() == [2, 1, 0] and int(y) == 1
+
+
+def test_held_out_clips_overlap_with_a_stride():
+    ranges = [(0, 2, 10)]  # steps 2..9 held out, 2-step clips, both directions each
+    plain = Clips(None, ArrowOfTime(), ranges, 2, False).plan
+    assert [start for _, start, k, _ in plain if k == 0] == [2, 4, 6, 8]
+    dense = Clips(None, ArrowOfTime(), ranges, 2, False, stride=1).plan
+    assert [start for _, start, k, _ in dense if k == 0] == [2, 3, 4, 5, 6, 7, 8]
+    assert len(dense) == 14
+    with pytest.raises(CVError, match="test_stride"):
+        TaskConfig(task="arrow", inputs="rgb", videos="v", test_stride=-1)
 
 
 def test_time_split_keeps_train_and_test_apart(data, tmp_path):
