@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 from ..codec import codec_fingerprint, load_codec
 from ..store import build_store, manifest_from_source
 from ..store.info import bytes_on_disk
-from ..tasks.config import TaskConfig
+from ..tasks.config import REORDERS_FRAMES, TaskConfig
 from ..tasks.recompressed import recompress_copies
 from ..video.io import read_video, write_video
 from ..video.synthetic import CLASS_NAMES, SyntheticConfig, make_video
@@ -40,11 +40,11 @@ from .report import markdown_table, write_report
 
 INPUTS = ("rgb", "rgb+aug", "jpeg", "h264", "decoded", "codes", "codes+aug")
 COPIES = ("jpeg", "h264", "decoded")  # inputs read from re-compressed copies
-# Not "decoded" on the real-footage tasks: they reorder frames, and a codec's decoded frames
-# show its code steps (cr240 on the shared clips: frames differ by 0.9 grey levels within a
-# 2-frame step, 3.6-11.7 across steps), so subsampled or reversed frames carry a pattern the
-# network reads instead of motion (measured: speed 68.8 %, arrow 100 %, every other input
-# near chance). Codes are reordered by whole steps, so they carry no such cue.
+# Not "decoded" on the tasks that reorder frames (`REORDERS_FRAMES`: speed, arrow): a codec's
+# decoded frames show its code steps (cr240 on the shared clips: frames differ by 0.9 grey
+# levels within a 2-frame step, 3.6-11.7 across steps), so subsampled or reversed frames carry
+# a pattern the network reads instead of motion (measured: speed 68.8 %, arrow 100 %, every
+# other input near chance). Codes are reordered by whole steps, so they carry no such cue.
 INPUT_NAMES = {
     "rgb": "raw RGB",
     "rgb+aug": "raw RGB + pixel aug",
@@ -206,9 +206,11 @@ class _Dataset:
     batch: int
 
 
-def _prepare(cfg: DownstreamConfig, name: str, work: Path, codec, cr: float, show: bool):
-    """Files, store and re-compressed copies of one dataset (each reused when present, under
-    a folder named by the dataset's shape)."""
+def _prepare(
+    cfg: DownstreamConfig, name: str, work: Path, codec, cr: float, inputs: set[str], show: bool
+):
+    """Files, store and the re-compressed copies `inputs` read of one dataset (each reused
+    when present, under a folder named by the dataset's shape)."""
     synthetic = SyntheticConfig(
         num_videos=cfg.train_videos, frames=cfg.frames, size=cfg.size, seed=cfg.seed
     )
@@ -231,7 +233,7 @@ def _prepare(cfg: DownstreamConfig, name: str, work: Path, codec, cr: float, sho
     copies = {}
     real = name == "real"
     for method in COPIES:
-        if method in cfg.inputs and not (real and method == "decoded"):
+        if method in inputs:
             suffix = codec_fingerprint(codec) if method == "decoded" else f"cr{cr:.4g}"
             folder = work / "copies" / f"{tag}-{method}-{suffix}"
             _, summary = recompress_copies(manifest, method, cr, cfg.size, folder, show, codec)
@@ -410,15 +412,20 @@ def run_downstream(
     cr = codec.config.compression_rate(cfg.frames, cfg.size, cfg.size)
     tf = codec.config.temporal_factor
     needed = [DATASET_OF[t] for t in cfg.tasks if DATASET_OF[t] != "real" or cfg.real_videos]
-    datasets = {n: _prepare(cfg, n, work, codec, cr, show_progress) for n in dict.fromkeys(needed)}
-    rows, results = [], []
     runs = [
         (t, i)
         for t in cfg.tasks
-        if DATASET_OF[t] in datasets
+        if DATASET_OF[t] in needed
         for i in cfg.inputs
-        if not (i == "decoded" and DATASET_OF[t] == "real")
+        if not (i == "decoded" and t in REORDERS_FRAMES)
     ]
+    datasets = {
+        n: _prepare(
+            cfg, n, work, codec, cr, {i for t, i in runs if DATASET_OF[t] == n}, show_progress
+        )
+        for n in dict.fromkeys(needed)
+    }
+    rows, results = [], []
     for task, input_name in tqdm(runs, desc="downstream runs", disable=not show_progress):
         data = datasets[DATASET_OF[task]]
         configs = [

@@ -13,6 +13,7 @@ from ..errors import CVError
 
 TASKS = ("video", "frames", "speed", "arrow")
 INPUTS = ("codes", "rgb", "jpeg", "h264", "hevc", "decoded")
+REORDERS_FRAMES = ("speed", "arrow")  # tasks that subsample or reverse a clip's frames
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ class TaskConfig:
             raise CVError("steps, batch, frames and eval_batch must be positive")
         if self.test_stride < 0:
             raise CVError("test_stride is 0 (no overlap) or a positive number of code steps")
-        if self.inputs == "decoded" and self.task in ("speed", "arrow"):
+        if self.inputs == "decoded" and self.task in REORDERS_FRAMES:
             raise CVError(
                 f"{self.task} reorders frames, and decoded frames show the codec's code steps "
                 "(a shortcut, not motion): train it on codes or on rgb/jpeg/h264/hevc"

@@ -113,7 +113,7 @@ def recompress_copies(
     out.mkdir(parents=True, exist_ok=True)
     index_path = out / "copies.json"
     settings = {"method": method, "target_cr": target_cr, "size": size}
-    if codec is not None and method == "decoded":
+    if method == "decoded":
         settings["codec"] = codec_fingerprint(codec)
     index = json.loads(index_path.read_text()) if index_path.is_file() else {}
     if index.get("settings") != settings:
