@@ -41,8 +41,8 @@ from .report import markdown_table, write_report
 INPUTS = ("rgb", "rgb+aug", "jpeg", "h264", "decoded", "codes", "codes+aug")
 COPIES = ("jpeg", "h264", "decoded")  # inputs read from re-compressed copies
 # Not "decoded" on the tasks that reorder frames (`REORDERS_FRAMES`: speed, arrow): a codec's
-# decoded frames show its code steps (cr240 on the shared clips: frames differ by 0.9 grey
-# levels within a 2-frame step, 3.6-11.7 across steps), so subsampled or reversed frames carry
+# decoded frames show its code steps (cr240 on the shared clips: frames differ by 0.9-1.2
+# grey levels within a 2-frame step, 3.6-11.7 across steps), so subsampled or reversed frames carry
 # a pattern the network reads instead of motion (measured: speed 68.8 %, arrow 100 %, every
 # other input near chance). Codes are reordered by whole steps, so they carry no such cue.
 INPUT_NAMES = {
@@ -87,7 +87,7 @@ class DownstreamConfig:
     latent_augment: str = "naive"  # an augmenter checkpoint for the codec, or "naive"
     real_test_fraction: float = 0.3
     # held-out real clips start every step (overlapping): 3 short clips leave 4 non-overlapping
-    # 4x-speed clips in their last 30 %, 30 overlapping ones
+    # 4x-speed clips in their last 30 %, 31 overlapping ones
     real_test_stride: int = 1
     device: str = "auto"
     seed: int = 0
