@@ -63,21 +63,36 @@ def load_checkpoint(
     return state, json.loads(meta["config"])
 
 
-def save_training_state(path: str | Path, optimizer: torch.optim.Optimizer, step: int) -> Path:
-    """The optimizer's state and the step reached, as safetensors (for `--resume`)."""
+def save_training_state(
+    path: str | Path,
+    optimizer: torch.optim.Optimizer,
+    step: int,
+    recipe: dict[str, Any] | None = None,
+) -> Path:
+    """The optimizer's state, the step reached and the run's recipe, as safetensors (for
+    `--resume`)."""
     sd = optimizer.state_dict()
     tensors = {
         f"state.{idx}.{name}": (value if torch.is_tensor(value) else torch.tensor(value))
         for idx, entry in sd["state"].items()
         for name, value in entry.items()
     }
-    config = {"step": step, "param_groups": sd["param_groups"]}
+    config = {"step": step, "param_groups": sd["param_groups"], "recipe": recipe}
     return save_checkpoint(path, tensors, "training_state", config)
 
 
-def load_training_state(path: str | Path, optimizer: torch.optim.Optimizer) -> int:
-    """Restore the optimizer saved by `save_training_state`; returns the step to resume at."""
+def load_training_state(
+    path: str | Path, optimizer: torch.optim.Optimizer, recipe: dict[str, Any] | None = None
+) -> int:
+    """Restore the optimizer saved by `save_training_state`; returns the step to resume at.
+
+    A run saved with a recipe is refused when `recipe` differs from it (naming the keys)."""
     tensors, config = load_checkpoint(path, "training_state")
+    saved = config.get("recipe")
+    if saved is not None and recipe is not None and saved != recipe:
+        diff = sorted(k for k in set(saved) | set(recipe) if saved.get(k) != recipe.get(k))
+        changes = "; ".join(f"{k}: {saved.get(k)!r} -> {recipe.get(k)!r}" for k in diff)
+        raise CheckpointError(f"cannot resume with a different recipe ({changes})", path)
     state: dict[int, dict[str, torch.Tensor]] = {}
     for key, value in tensors.items():
         _, idx, name = key.split(".", 2)

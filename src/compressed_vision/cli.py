@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from .augment.cli import augment_app
-from .cli_util import DeviceOpt, friendly_errors
+from .cli_util import DeviceOpt, friendly_errors, parse_options
 from .official.cli import official_app
 from .store.cli import store_app
 from .tasks.cli import downstream_command, eval_command, train_command
@@ -65,10 +65,21 @@ def codec_train(
     out: Annotated[Path, typer.Option(help="Checkpoint to write (.safetensors).")],
     data: Annotated[
         list[str] | None,
-        typer.Option(help="A folder of videos (recursive) or 'synthetic'; repeat to mix."),
+        typer.Option(
+            help="'synthetic', a folder or file of videos, or a folder of photos (filmed by "
+            "a moving virtual camera); repeat to mix."
+        ),
+    ] = None,
+    val_data: Annotated[
+        list[str] | None,
+        typer.Option(help="A source for validation only (never trained on); repeat."),
     ] = None,
     preset: Annotated[str, typer.Option(help="Codec preset (see `cvis codec presets`).")] = "tiny",
     channels: Annotated[int | None, typer.Option(help="Override the preset's base width.")] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option(help="Override a codec config field, key=value (e.g. quantizer=fsq)."),
+    ] = None,
     steps: int = 1000,
     batch: int = 8,
     frames: Annotated[int, typer.Option(help="Frames per training clip.")] = 8,
@@ -76,33 +87,40 @@ def codec_train(
     crop: Annotated[int | None, typer.Option(help="Random crop size (default: size).")] = None,
     lr: float = 2e-3,
     checkpoint_every: Annotated[int, typer.Option(help="Save + validate every N steps.")] = 200,
-    resume: Annotated[bool, typer.Option(help="Continue the run saved at --out.")] = False,
+    resume: Annotated[
+        bool, typer.Option(help="Continue the run saved at --out (same recipe; more steps ok).")
+    ] = False,
     ms_ssim: Annotated[float, typer.Option(help="Weight of a (1 - MS-SSIM) loss term.")] = 0.0,
     seed: int = 0,
     device: DeviceOpt = "auto",
     amp: Annotated[bool, typer.Option(help="bfloat16 autocast on CUDA.")] = False,
 ) -> None:
-    """Train a codec on folders of videos and/or the synthetic set, with held-out validation."""
-    from .codec import preset as codec_preset
-    from .codec import train_codec
-    from .codec.data import training_clips
-    from .runtime import resolve_device, seed_everything
-    from .train_loop import LoopConfig, infinite_batches
+    """Train a codec on videos, photos and/or the synthetic set, with held-out validation."""
+    from .codec.recipe import CodecRecipe, run_recipe
+    from .runtime import resolve_device
 
-    seed_everything(seed)
-    train_set, val_set = training_clips(data or ["synthetic"], frames, size, crop, seed)
-    loop = LoopConfig(steps=steps, lr=lr, checkpoint_every=checkpoint_every, amp=amp)
-    cfg = codec_preset(preset, **({"channels": channels} if channels else {}))
-    _, history = train_codec(
-        cfg,
-        infinite_batches(train_set, batch, seed),
-        loop,
-        resolve_device(device),
-        out,
-        val_clips=val_set,
-        resume=resume,
-        ms_ssim_weight=ms_ssim,
+    overrides = parse_options(option) or {}
+    if channels:
+        overrides["channels"] = channels
+    recipe = CodecRecipe(
+        preset,
+        overrides,
+        tuple(data or ["synthetic"]),
+        tuple(val_data or []),
+        steps,
+        batch,
+        frames,
+        size,
+        crop,
+        lr,
+        ms_ssim,
+        seed,
     )
+    try:
+        recipe.codec_config()
+    except (ValueError, TypeError) as e:
+        raise typer.BadParameter(str(e), param_hint="--preset/--option") from e
+    _, history = run_recipe(recipe, out, resolve_device(device), resume, checkpoint_every, amp)
     last = history[-1]["psnr"] if history else float("nan")
     typer.echo(f"wrote {out} (last training PSNR {last:.2f} dB; log in {out}.log.json)")
 

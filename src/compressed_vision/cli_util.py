@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from typing import Annotated
+import json
+from typing import Annotated, Any
 
 import typer
 
@@ -25,3 +26,20 @@ def friendly_errors(fn):
             raise typer.Exit(code=2) from e
 
     return wrapper
+
+
+def parse_options(pairs: list[str] | None) -> dict[str, Any] | None:
+    """["width=0.5", "depth=2"] -> {"width": 0.5, "depth": 2} (values read as JSON if they
+    parse, else kept as text)."""
+    if not pairs:
+        return None
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise CVError(f"an option is key=value, got {pair!r}")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out

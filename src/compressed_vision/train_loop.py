@@ -9,6 +9,7 @@ every `checkpoint_every` steps, at the end and on Ctrl-C.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -30,6 +31,7 @@ class LoopConfig:
     grad_clip: float = 1.0
     checkpoint_every: int = 0  # 0: only at the end
     amp: bool = False
+    cpu_budget_s: float = 0.0  # stop once the process has used this much CPU time (0: never)
 
 
 def to_device(batch: dict, device: torch.device) -> dict:
@@ -70,8 +72,11 @@ def train(
         range(start_step, cfg.steps), desc=desc, disable=not show_progress, dynamic_ncols=True
     )
     step = start_step
+    cpu_start = time.process_time()
     try:
         for step in bar:
+            if cfg.cpu_budget_s and time.process_time() - cpu_start >= cfg.cpu_budget_s:
+                break
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(step, cfg)
             batch = to_device(next(batches), device)
@@ -88,7 +93,8 @@ def train(
                 bar.set_postfix({k: f"{v:.4g}" for k, v in metrics.items()})
             if on_checkpoint and cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0:
                 on_checkpoint(step + 1, optimizer)
-        step = cfg.steps
+        else:
+            step = cfg.steps
     except KeyboardInterrupt:
         if on_checkpoint:
             on_checkpoint(step, optimizer)

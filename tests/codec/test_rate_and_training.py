@@ -15,7 +15,7 @@ from compressed_vision.codec.rate import (
     rate_figures,
 )
 from compressed_vision.codec.train import state_path
-from compressed_vision.errors import VideoError
+from compressed_vision.errors import CheckpointError, VideoError
 from compressed_vision.train_loop import LoopConfig, infinite_batches
 from compressed_vision.video.io import write_video
 from tests.conftest import moving_frames
@@ -86,7 +86,7 @@ def test_training_resumes_from_its_checkpoint(tmp_path):
     )
     assert len(history) == 2  # steps 2 and 3 only
     assert torch.equal(load_codec(out).quantizer.embeddings, codec.quantizer.embeddings)
-    with pytest.raises(ValueError, match="was trained with"):
+    with pytest.raises(CheckpointError, match="was trained with"):
         train_codec(
             preset("tiny"),
             infinite_batches(train_set, 2),

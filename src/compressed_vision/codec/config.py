@@ -25,6 +25,7 @@ class CodecConfig:
     commitment: float = 0.25
     dead_code_threshold: float = 0.03  # restart codes whose EMA usage < this x the mean usage
     cosine: bool = True  # quantise unit-length blocks (see MultiCodebookVQ.normalise)
+    quantizer: str = "vq"  # "vq": learned codebooks (EMA); "fsq": finite scalar levels
 
     def __post_init__(self) -> None:
         for name in ("spatial_factor", "temporal_factor", "codebook_size"):
@@ -33,6 +34,18 @@ class CodecConfig:
                 raise ValueError(f"{name} must be a power of two, got {value}")
         if self.spatial_factor < 2:
             raise ValueError("spatial_factor must be at least 2")
+        if self.quantizer not in ("vq", "fsq"):
+            raise ValueError(f"quantizer must be 'vq' or 'fsq', got {self.quantizer!r}")
+        if self.quantizer == "fsq" and self.fsq_levels**self.codebook_dim != self.codebook_size:
+            raise ValueError(
+                f"fsq needs codebook_size = L ** codebook_dim for an integer L >= 2; "
+                f"{self.codebook_size} is not a power of codebook_dim={self.codebook_dim}"
+            )
+
+    @property
+    def fsq_levels(self) -> int:
+        """Levels per channel of FSQ: codebook_size ** (1 / codebook_dim), rounded."""
+        return max(2, round(self.codebook_size ** (1 / self.codebook_dim)))
 
     @property
     def latent_dim(self) -> int:

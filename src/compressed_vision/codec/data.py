@@ -111,22 +111,60 @@ class MixedClips(Dataset):
         return {"video": d[(i // len(self.datasets)) % len(d)]["video"]}
 
 
-def training_clips(
-    sources: list[str], frames: int, size: int, crop: int | None = None, seed: int = 0
-) -> tuple[Dataset, Dataset]:
-    """(train, validation) clip sets from folders of videos and/or "synthetic"."""
+def _is_photo_folder(source: str) -> bool:
+    """A folder that holds images and no videos is filmed by the virtual camera."""
+    from ..video.camera import find_images
+
+    path = Path(source)
+    return path.is_dir() and not find_videos(path) and bool(find_images(path))
+
+
+def _source_clips(
+    source: str, frames: int, size: int, crop: int | None, seed: int, split: str, whole: bool
+) -> Dataset:
+    """One source's clips for `split`; `whole`: every frame of a video folder is validation."""
+    from ..video.camera import CameraConfig, PhotoClips
     from ..video.synthetic import SyntheticConfig, SyntheticVideos
 
-    train_sets: list[Dataset] = []
-    val_sets: list[Dataset] = []
-    for source in sources:
-        if source == "synthetic":
-            side = crop or size
-            train_sets.append(SyntheticVideos(SyntheticConfig(20000, frames, side, seed=seed)))
-            val_sets.append(SyntheticVideos(SyntheticConfig(16, frames, side, seed=seed + 10_000)))
-        else:
-            train_sets.append(VideoFolderClips(source, frames, size, crop, "train", seed=seed))
-            val_sets.append(VideoFolderClips(source, frames, size, crop, "val", seed=seed))
-    return MixedClips(*train_sets), torch.utils.data.ConcatDataset(
-        [MixedClips(v) for v in val_sets]
+    side = crop or size
+    if source == "synthetic":
+        count, offset = (20000, 0) if split == "train" else (16, 10_000)
+        return SyntheticVideos(SyntheticConfig(count, frames, side, seed=seed + offset))
+    if _is_photo_folder(source):
+        return PhotoClips(source, CameraConfig(frames, side), split, seed=seed)
+    fraction = 1.0 if whole else 0.2
+    return VideoFolderClips(source, frames, size, crop, split, val_fraction=fraction, seed=seed)
+
+
+def source_name(source: str, seen: bool) -> str:
+    """The validation entry's name: "synthetic", a file or folder name, and ":tail" for the
+    held-out end of videos whose start is trained on."""
+    if source == "synthetic":
+        return source
+    tail = seen and not _is_photo_folder(source)
+    return Path(source).name + (":tail" if tail else "")
+
+
+def training_clips(
+    sources: list[str],
+    frames: int,
+    size: int,
+    crop: int | None = None,
+    seed: int = 0,
+    val_sources: list[str] | tuple[str, ...] = (),
+) -> tuple[Dataset, dict[str, Dataset]]:
+    """(train, {source name: validation clips}) from `sources`, each of which is "synthetic",
+    a folder of photos (filmed by `video.camera`; its fixed split of photos), or a video
+    file or folder (the last 20 % of each file's frames held out, named "<name>:tail").
+    `val_sources` are validation only: every frame of their videos, their photos'
+    validation split."""
+    train = MixedClips(
+        *[_source_clips(s, frames, size, crop, seed, "train", False) for s in sources]
     )
+    val = {
+        source_name(s, not whole): MixedClips(
+            _source_clips(s, frames, size, crop, seed, "val", whole)
+        )
+        for s, whole in [(s, False) for s in sources] + [(s, True) for s in val_sources]
+    }
+    return train, val

@@ -22,6 +22,7 @@ from torch import nn
 
 from ..errors import ShapeError
 from .config import CodecConfig
+from .fsq import ScalarQuantizer
 from .layers import ResBlock, batch_to_frames, frames_to_batch, stage_widths
 from .quantizer import MultiCodebookVQ, QuantizerOutput
 
@@ -94,13 +95,17 @@ class VideoCodec(nn.Module):
         super().__init__()
         self.config = cfg
         self.encoder = Encoder(cfg)
-        self.quantizer = MultiCodebookVQ(
-            cfg.num_codebooks,
-            cfg.codebook_size,
-            cfg.codebook_dim,
-            cfg.ema_decay,
-            cfg.dead_code_threshold,
-            cfg.cosine,
+        self.quantizer = (
+            ScalarQuantizer(cfg.num_codebooks, cfg.codebook_dim, cfg.fsq_levels)
+            if cfg.quantizer == "fsq"
+            else MultiCodebookVQ(
+                cfg.num_codebooks,
+                cfg.codebook_size,
+                cfg.codebook_dim,
+                cfg.ema_decay,
+                cfg.dead_code_threshold,
+                cfg.cosine,
+            )
         )
         self.decoder = Decoder(cfg)
 

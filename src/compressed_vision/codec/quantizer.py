@@ -25,6 +25,16 @@ class QuantizerOutput:
     usage: torch.Tensor  # (G,) fraction of codes used in the batch
 
 
+def code_usage(codes: torch.Tensor, groups: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(perplexity, fraction of entries used) per codebook, of codes (B, G, ...)."""
+    flat = codes.transpose(0, 1).reshape(groups, -1)
+    counts = torch.zeros(groups, size, device=codes.device)
+    counts.scatter_add_(1, flat, torch.ones_like(flat, dtype=counts.dtype))
+    probs = counts / flat.shape[1]
+    perplexity = torch.exp(-(probs * (probs + 1e-10).log()).sum(-1))
+    return perplexity, (probs > 0).float().mean(-1)
+
+
 RECENT_DECAY = 0.9  # the usage EMA that decides which codes are dead
 
 

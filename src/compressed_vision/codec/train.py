@@ -18,6 +18,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from ..checkpoint import load_training_state, save_training_state
+from ..errors import CheckpointError
 from ..train_loop import LoopConfig, make_optimizer, train
 from .checkpoint import load_codec, save_codec
 from .config import CodecConfig
@@ -59,6 +60,19 @@ def validate(codec: VideoCodec, clips: Dataset, device: torch.device, batch: int
     return sum(values) / len(values)
 
 
+def validate_sources(
+    codec: VideoCodec, sources: dict[str, Dataset], device: torch.device
+) -> dict[str, float]:
+    """PSNR per validation source ("val_psnr/<name>"), and "val_psnr": their mean over the
+    real footage never trained on (held-out photos, validation-only sources); failing
+    that, over the real sources; failing that, over all."""
+    scores = {name: validate(codec, clips, device) for name, clips in sources.items()}
+    real = [v for k, v in scores.items() if k != "synthetic"]
+    unseen = [v for k, v in scores.items() if k != "synthetic" and not k.endswith(":tail")]
+    pick = unseen or real or list(scores.values())
+    return {"val_psnr": sum(pick) / len(pick), **{f"val_psnr/{k}": v for k, v in scores.items()}}
+
+
 def state_path(out: Path) -> Path:
     return out.with_name(out.name + ".state")
 
@@ -70,14 +84,16 @@ def train_codec(
     device: torch.device,
     out: str | Path | None = None,
     show_progress: bool = True,
-    val_clips: Dataset | None = None,
+    val_clips: dict[str, Dataset] | None = None,
     resume: bool = False,
     ms_ssim_weight: float = 0.0,
+    recipe: dict | None = None,
 ) -> tuple[VideoCodec, list[dict[str, float]]]:
     """Train a codec on batches of {"video": (B, 3, T, H, W)}; saves to `out` if given.
 
     With `resume`, the codec and optimizer saved at `out` are loaded and the run continues
-    from the step reached (the config must be the same)."""
+    from the step reached (the config, and the `recipe` when both runs give one, must be
+    the same)."""
     out = Path(out) if out is not None else None
     codec = VideoCodec(cfg)
     optimizer = make_optimizer(codec, loop)
@@ -85,21 +101,25 @@ def train_codec(
     if resume and out is not None and out.exists():
         codec = load_codec(out, device).train()
         if codec.config != cfg:
-            raise ValueError(f"{out} was trained with {codec.config}, not {cfg}")
+            raise CheckpointError(f"was trained with {codec.config}, not {cfg}", out)
         optimizer = make_optimizer(codec, loop)
-        start = load_training_state(state_path(out), optimizer)
+        start = load_training_state(state_path(out), optimizer, recipe)
     log: list[dict] = []
+    log_path = out.with_name(out.name + ".log.json") if out is not None else None
+    if start and log_path is not None and log_path.exists():
+        log = [e for e in json.loads(log_path.read_text()) if e["step"] <= start]
 
     def checkpoint(step: int, opt: torch.optim.Optimizer) -> None:
         entry = {"step": step}
-        if val_clips is not None:
-            entry["val_psnr"] = validate(codec, val_clips, device)
-            tqdm.write(f"step {step}: validation PSNR {entry['val_psnr']:.2f} dB")
+        if val_clips:
+            entry.update(validate_sources(codec, val_clips, device))
+            per_source = ", ".join(f"{k} {v:.2f}" for k, v in entry.items() if "/" in k)
+            tqdm.write(f"step {step}: validation PSNR {entry['val_psnr']:.2f} dB ({per_source})")
         log.append(entry)
         if out is not None:
             save_codec(out, codec)
-            save_training_state(state_path(out), opt, step)
-            out.with_name(out.name + ".log.json").write_text(json.dumps(log, indent=1))
+            save_training_state(state_path(out), opt, step, recipe)
+            log_path.write_text(json.dumps(log, indent=1))
 
     history = train(
         codec,

@@ -7,30 +7,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from ..errors import CVError
+from ..cli_util import parse_options
 
 Opt = typer.Option
-
-
-def parse_options(pairs: list[str] | None) -> dict[str, Any] | None:
-    """["width=0.5", "depth=2"] -> {"width": 0.5, "depth": 2} (values read as JSON if they
-    parse, else kept as text)."""
-    if not pairs:
-        return None
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise CVError(f"a backbone option is key=value, got {pair!r}")
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-    return out
 
 
 def _types(text: str | None) -> tuple[str, ...] | None:

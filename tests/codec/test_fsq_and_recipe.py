@@ -1,0 +1,93 @@
+"""FSQ in the codec's index format, training data with photos, recipes and their resumes."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from compressed_vision.codec import VideoCodec, load_codec, preset, save_codec
+from compressed_vision.codec.data import training_clips
+from compressed_vision.codec.fsq import ScalarQuantizer
+from compressed_vision.codec.recipe import CodecRecipe, run_recipe
+from compressed_vision.errors import CheckpointError
+from compressed_vision.train_loop import LoopConfig, train
+from compressed_vision.video.io import write_video
+from tests.conftest import moving_frames
+from tests.video.test_camera import write_photos
+
+
+def test_fsq_codes_index_a_fixed_codebook():
+    q = ScalarQuantizer(num_codebooks=3, codebook_dim=4, levels=4)
+    assert q.codebook_size == 256 and q.embeddings.shape == (3, 256, 4)
+    z = torch.randn(2, 12, 2, 3, 3) * 3
+    out = q(z)
+    assert out.codes.shape == (2, 3, 2, 3, 3) and out.codes.max() < 256
+    assert torch.equal(out.codes, q.codes_of(z))
+    assert torch.allclose(q.lookup(out.codes), out.quantized, atol=1e-6)
+    # the codebook rows are what `lookup` gives (the downstream models read `embeddings`)
+    flat = out.codes[:, 1].flatten()
+    assert torch.allclose(
+        q.embeddings[1][flat], q.lookup(out.codes)[:, 4:8].movedim(1, -1).reshape(-1, 4)
+    )
+
+
+def test_fsq_passes_gradients_and_round_trips_a_checkpoint(tmp_path):
+    cfg = preset("tiny", channels=8, quantizer="fsq", codebook_dim=4)  # 4 levels, 256 entries
+    codec = VideoCodec(cfg)
+    video = torch.rand(1, 3, 2, 16, 16)
+    codec(video).reconstruction.mean().backward()
+    assert codec.encoder.net[1].weight.grad.abs().sum() > 0
+    path = save_codec(tmp_path / "fsq.safetensors", codec)
+    loaded = load_codec(path)
+    assert torch.equal(loaded.encode(video), codec.eval().encode(video))
+    with pytest.raises(ValueError, match="fsq needs"):
+        preset("tiny", quantizer="fsq", codebook_dim=3)
+
+
+def test_photo_folders_and_validation_only_sources(tmp_path):
+    write_photos(tmp_path / "photos", count=12, side=64)
+    write_video(tmp_path / "clips" / "a.mp4", moving_frames(20, 40, 40), fps=25)
+    write_video(tmp_path / "held" / "b.mp4", moving_frames(12, 40, 40), fps=25)
+    sources = [str(tmp_path / "photos"), str(tmp_path / "clips"), "synthetic"]
+    train_set, val = training_clips(sources, 4, 32, 16, val_sources=[str(tmp_path / "held")])
+    assert set(val) == {"photos", "clips:tail", "synthetic", "held"}
+    assert train_set[0]["video"].shape == (3, 4, 16, 16)
+    assert len(val["held"]) == 3  # every frame of b.mp4: 12 frames in 4-frame clips
+
+
+def tiny_recipe(**changes) -> CodecRecipe:
+    fields = dict(
+        preset="tiny", overrides={"channels": 8}, steps=2, batch=2, frames=2, size=16, lr=1e-3
+    )
+    return CodecRecipe(**{**fields, **changes})
+
+
+def test_resume_continues_the_same_recipe_and_refuses_another(tmp_path):
+    out = tmp_path / "c.safetensors"
+    dev = torch.device("cpu")
+    run_recipe(tiny_recipe(), out, dev, checkpoint_every=1, show_progress=False)
+    _, history = run_recipe(tiny_recipe(steps=3), out, dev, resume=True, show_progress=False)
+    assert len(history) == 1  # more steps is the same recipe, continued
+    with pytest.raises(CheckpointError, match=r"different recipe \(lr: 0.001 -> 0.002"):
+        run_recipe(tiny_recipe(steps=4, lr=2e-3), out, dev, resume=True, show_progress=False)
+
+
+def test_cpu_budget_stops_the_loop_and_checkpoints():
+    model = torch.nn.Linear(2, 1)
+    seen = []
+
+    def step(m, batch):
+        return m(batch["x"]).pow(2).mean(), {}
+
+    batches = iter(lambda: {"x": torch.randn(4, 2)}, None)
+    loop = LoopConfig(steps=10**6, cpu_budget_s=0.05)
+    history = train(
+        model,
+        step,
+        batches,
+        loop,
+        torch.device("cpu"),
+        show_progress=False,
+        on_checkpoint=lambda s, _: seen.append(s),
+    )
+    assert 0 < len(history) < 10**6 and seen == [len(history)]
