@@ -59,28 +59,6 @@ def recipe_for(name: str, steps: int):
     return CodecRecipe(steps=steps, **fields)
 
 
-def seconds_per_step(name: str, probe: int = 6) -> float:
-    """CPU seconds of one training step of `name` (the mean after two warm-up steps)."""
-    from compressed_vision.codec.data import training_clips
-    from compressed_vision.codec.model import VideoCodec
-    from compressed_vision.codec.train import codec_step
-    from compressed_vision.train_loop import LoopConfig, infinite_batches, make_optimizer
-
-    recipe = recipe_for(name, 1)
-    train_set, _ = training_clips(list(recipe.data), recipe.frames, recipe.size, recipe.crop, 0, [])
-    batches = infinite_batches(train_set, recipe.batch)
-    codec = VideoCodec(recipe.codec_config()).train()
-    opt = make_optimizer(codec, LoopConfig(lr=recipe.lr))
-    for i in range(probe):
-        if i == 2:
-            start = time.process_time()
-        loss, _ = codec_step(codec, next(batches), recipe.ms_ssim)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return (time.process_time() - start) / (probe - 2)
-
-
 def encode_fps(codec, size: int = 128, frames: int = 32, reps: int = 3) -> float:
     clip = torch.rand(1, 3, frames, size, size)
     codec.encode(clip)
@@ -92,11 +70,11 @@ def encode_fps(codec, size: int = 128, frames: int = 32, reps: int = 3) -> float
 
 def run_one(name: str, minutes: float, out_dir: Path) -> dict:
     """Train variant `name` for `minutes` of CPU time on one thread; returns its row."""
-    from compressed_vision.codec.recipe import run_recipe
+    from compressed_vision.codec.recipe import run_recipe, seconds_per_step
 
     torch.set_num_threads(1)
     budget = minutes * 60
-    per_step = seconds_per_step(name)
+    per_step = seconds_per_step(recipe_for(name, 1), torch.device("cpu"))
     steps = max(10, int(budget / per_step))
     recipe = recipe_for(name, steps)
     cpu0 = time.process_time()

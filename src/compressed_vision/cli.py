@@ -81,6 +81,13 @@ def codec_train(
         typer.Option(help="Override a codec config field, key=value (e.g. quantizer=fsq)."),
     ] = None,
     steps: int = 1000,
+    minutes: Annotated[
+        float | None,
+        typer.Option(
+            help="Instead of --steps: as many steps as fit in this many minutes (timed on a "
+            "few steps first: CPU time on the CPU, wall time on a GPU)."
+        ),
+    ] = None,
     batch: int = 8,
     frames: Annotated[int, typer.Option(help="Frames per training clip.")] = 8,
     size: Annotated[int, typer.Option(help="Videos are centre-cropped to this size.")] = 128,
@@ -92,35 +99,44 @@ def codec_train(
     ] = False,
     ms_ssim: Annotated[float, typer.Option(help="Weight of a (1 - MS-SSIM) loss term.")] = 0.0,
     seed: int = 0,
+    init: Annotated[
+        str | None,
+        typer.Option(help="Start from this codec's weights (a checkpoint or shipped name)."),
+    ] = None,
     device: DeviceOpt = "auto",
     amp: Annotated[bool, typer.Option(help="bfloat16 autocast on CUDA.")] = False,
 ) -> None:
     """Train a codec on videos, photos and/or the synthetic set, with held-out validation."""
-    from .codec.recipe import CodecRecipe, run_recipe
+    from .codec.recipe import CodecRecipe, fit_steps, run_recipe
     from .runtime import resolve_device
 
     overrides = parse_options(option) or {}
     if channels:
         overrides["channels"] = channels
     recipe = CodecRecipe(
-        preset,
-        overrides,
-        tuple(data or ["synthetic"]),
-        tuple(val_data or []),
-        steps,
-        batch,
-        frames,
-        size,
-        crop,
-        lr,
-        ms_ssim,
-        seed,
+        preset=preset,
+        overrides=overrides,
+        data=tuple(data or ["synthetic"]),
+        val_data=tuple(val_data or []),
+        steps=steps,
+        batch=batch,
+        frames=frames,
+        size=size,
+        crop=crop,
+        lr=lr,
+        ms_ssim=ms_ssim,
+        seed=seed,
+        init=init,
     )
     try:
         recipe.codec_config()
     except (ValueError, TypeError) as e:
         raise typer.BadParameter(str(e), param_hint="--preset/--option") from e
-    _, history = run_recipe(recipe, out, resolve_device(device), resume, checkpoint_every, amp)
+    dev = resolve_device(device)
+    if minutes:
+        recipe = fit_steps(recipe, dev, minutes)
+        typer.echo(f"{recipe.steps} steps fit in {minutes:g} minutes here")
+    _, history = run_recipe(recipe, out, dev, resume, checkpoint_every, amp)
     last = history[-1]["psnr"] if history else float("nan")
     typer.echo(f"wrote {out} (last training PSNR {last:.2f} dB; log in {out}.log.json)")
 

@@ -91,3 +91,31 @@ def test_cpu_budget_stops_the_loop_and_checkpoints():
         on_checkpoint=lambda s, _: seen.append(s),
     )
     assert 0 < len(history) < 10**6 and seen == [len(history)]
+
+
+def test_cli_trains_on_photos_with_options_and_refuses_bad_ones(tmp_path):
+    from typer.testing import CliRunner
+
+    from compressed_vision.cli import app
+
+    write_photos(tmp_path / "photos", count=12, side=64)
+    out = tmp_path / "c.safetensors"
+    base = ["codec", "train", "--out", str(out), "--preset", "tiny", "--channels", "8"]
+    base += ["--frames", "2", "--size", "16", "--batch", "2", "--device", "cpu"]
+    args = base + ["--data", str(tmp_path / "photos"), "--option", "quantizer=fsq"]
+    res = CliRunner().invoke(app, args + ["--steps", "2", "--checkpoint-every", "1"])
+    assert res.exit_code == 0, res.output
+    assert "validation PSNR" in res.output and "photos" in res.output
+    assert load_codec(out).config.quantizer == "fsq"
+    res = CliRunner().invoke(app, base + ["--option", "quantizer=rvq"])
+    assert res.exit_code == 2 and "quantizer must be" in res.output
+    res = CliRunner().invoke(app, args + ["--steps", "3", "--lr", "1", "--resume"])
+    assert res.exit_code == 2 and "different recipe" in res.output
+
+
+def test_shipped_codecs_keep_their_fingerprints():
+    """Stores record the codec's fingerprint: new config fields must not change old codecs'."""
+    from compressed_vision.codec import codec_fingerprint
+
+    assert codec_fingerprint(load_codec("cr240")) == "87cc42a6e876a2bc"
+    assert codec_fingerprint(load_codec("cr30")) == "71ad6094d688cf04"

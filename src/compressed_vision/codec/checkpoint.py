@@ -51,9 +51,19 @@ def load_codec(path: str | Path, device: str | torch.device = "cpu") -> VideoCod
     return codec.to(device).eval()
 
 
+# Config fields added after codecs were first shipped, with the value every earlier codec has:
+# left out of the fingerprint at that value, so existing codecs (and their stores) keep theirs.
+LATER_FIELDS = {"decoder_channels": 0, "quantizer": "vq"}
+
+
 def codec_fingerprint(codec: VideoCodec) -> str:
     """A hash of the codec's weights and config: codes are only valid with this codec."""
-    h = hashlib.sha256(repr(sorted(codec.config.to_dict().items())).encode())
+    config = {
+        k: v
+        for k, v in codec.config.to_dict().items()
+        if k not in LATER_FIELDS or v != LATER_FIELDS[k]
+    }
+    h = hashlib.sha256(repr(sorted(config.items())).encode())
     for name, tensor in sorted(codec.state_dict().items()):
         h.update(name.encode())
         h.update(tensor.detach().cpu().contiguous().numpy().tobytes())

@@ -15,6 +15,7 @@ class CodecConfig:
     """
 
     channels: int = 64  # width of the first stage; doubles per downsampling, capped at 4x
+    decoder_channels: int = 0  # the decoder's base width (0: same as `channels`)
     spatial_factor: int = 8  # power of two: 8 or 16
     temporal_factor: int = 1  # 1, 2 or 4
     num_codebooks: int = 4
@@ -46,6 +47,10 @@ class CodecConfig:
     def fsq_levels(self) -> int:
         """Levels per channel of FSQ: codebook_size ** (1 / codebook_dim), rounded."""
         return max(2, round(self.codebook_size ** (1 / self.codebook_dim)))
+
+    @property
+    def decoder_width(self) -> int:
+        return self.decoder_channels or self.channels
 
     @property
     def latent_dim(self) -> int:

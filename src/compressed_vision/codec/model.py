@@ -66,18 +66,19 @@ class Decoder(nn.Module):
     def __init__(self, cfg: CodecConfig):
         super().__init__()
         self.group = cfg.temporal_factor
-        widths = stage_widths(cfg.channels, int(math.log2(cfg.spatial_factor)) - 1)[::-1]
+        base = cfg.decoder_width
+        widths = stage_widths(base, int(math.log2(cfg.spatial_factor)) - 1)[::-1]
         self.context = nn.Sequential(
             nn.Conv3d(cfg.latent_dim, widths[0], 3, padding=1, padding_mode="replicate"),
             *[ResBlock(widths[0], dims=3) for _ in range(cfg.res_blocks)],
         )
         layers: list[nn.Module] = []
-        for cin, cout in zip(widths, widths[1:] + [cfg.channels], strict=True):
+        for cin, cout in zip(widths, widths[1:] + [base], strict=True):
             layers += [nn.SiLU(), nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1)]
         layers += [
-            ResBlock(cfg.channels),
+            ResBlock(base),
             nn.SiLU(),
-            nn.Conv2d(cfg.channels, 12 * self.group, 3, padding=1, padding_mode="replicate"),
+            nn.Conv2d(base, 12 * self.group, 3, padding=1, padding_mode="replicate"),
             nn.PixelShuffle(2),
         ]
         self.up = nn.Sequential(*layers)

@@ -3,17 +3,18 @@ benchmark and the GPU script all run, so a shipped codec's recipe is one value."
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import time
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from ..train_loop import LoopConfig, infinite_batches
+from ..train_loop import LoopConfig, infinite_batches, make_optimizer, to_device
 from .config import CodecConfig, preset
 from .data import training_clips
 from .model import VideoCodec
-from .train import train_codec
+from .train import codec_step, train_codec
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class CodecRecipe:
     lr: float = 2e-3
     ms_ssim: float = 0.0
     seed: int = 0
+    init: str | None = None  # starting weights: a checkpoint or a shipped codec's name
 
     def codec_config(self) -> CodecConfig:
         return preset(self.preset, **self.overrides)
@@ -84,4 +86,38 @@ def run_recipe(
         resume,
         recipe.ms_ssim,
         recipe.identity(),
+        recipe.init,
     )
+
+
+def seconds_per_step(recipe: CodecRecipe, device: torch.device, probe: int = 6) -> float:
+    """Seconds one training step of `recipe` takes here (data included; the mean after two
+    warm-up steps): CPU time of this process on the CPU, wall time on an accelerator."""
+    train_set, _ = training_clips(
+        list(recipe.data), recipe.frames, recipe.size, recipe.crop, recipe.seed, []
+    )
+    batches = infinite_batches(train_set, recipe.batch, recipe.seed)
+    codec = VideoCodec(recipe.codec_config()).to(device).train()
+    opt = make_optimizer(codec, LoopConfig(lr=recipe.lr))
+
+    def clock() -> float:
+        if device.type == "cpu":
+            return time.process_time()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        return time.perf_counter()
+
+    start = clock()
+    for i in range(probe):
+        if i == 2:
+            start = clock()
+        loss, _ = codec_step(codec, to_device(next(batches), device), recipe.ms_ssim)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return (clock() - start) / (probe - 2)
+
+
+def fit_steps(recipe: CodecRecipe, device: torch.device, minutes: float) -> CodecRecipe:
+    """The recipe with as many steps as fit in `minutes` here (see `seconds_per_step`)."""
+    return replace(recipe, steps=max(10, int(minutes * 60 / seconds_per_step(recipe, device))))

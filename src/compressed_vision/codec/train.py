@@ -88,14 +88,20 @@ def train_codec(
     resume: bool = False,
     ms_ssim_weight: float = 0.0,
     recipe: dict | None = None,
+    init: str | Path | None = None,
 ) -> tuple[VideoCodec, list[dict[str, float]]]:
     """Train a codec on batches of {"video": (B, 3, T, H, W)}; saves to `out` if given.
 
+    `init` (a checkpoint or shipped codec of the same config) gives the starting weights.
     With `resume`, the codec and optimizer saved at `out` are loaded and the run continues
     from the step reached (the config, and the `recipe` when both runs give one, must be
     the same)."""
     out = Path(out) if out is not None else None
     codec = VideoCodec(cfg)
+    if init is not None:
+        codec = load_codec(init, device).train()
+        if codec.config != cfg:
+            raise CheckpointError(f"has config {codec.config}, the run {cfg}", init)
     optimizer = make_optimizer(codec, loop)
     start = 0
     if resume and out is not None and out.exists():

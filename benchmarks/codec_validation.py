@@ -1,0 +1,70 @@
+"""PSNR of codecs on real footage none of them trained on: the gate a new shipped codec passes.
+
+The validation sources of the codec recipes: the held-out photos of `../shared/data/photos`
+filmed by the virtual camera (48 fixed clips) and every frame of carphone (real camera
+footage), at `--size` (default 128x128, 8-frame clips).
+
+    .venv/bin/python benchmarks/codec_validation.py --codec cr240 --codec runs/x.safetensors
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from compressed_vision.bench.report import markdown_table, write_report
+from compressed_vision.codec import load_codec
+from compressed_vision.codec.data import training_clips
+from compressed_vision.codec.train import validate_sources
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--codec", action="append", required=True, help="name or checkpoint")
+    parser.add_argument("--size", type=int, default=128)
+    parser.add_argument("--frames", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--name", default="codec_validation")
+    parser.add_argument("--out", type=Path, default=ROOT / "results")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    held_out = [str(SHARED / "photos"), str(SHARED / "carphone_pristine.mp4")]
+    _, val = training_clips([], args.frames, args.size, None, 0, held_out)
+    rows = []
+    for spec in args.codec:
+        codec = load_codec(spec)
+        start = time.perf_counter()
+        scores = validate_sources(codec, val, torch.device("cpu"))
+        rows.append(
+            {
+                "codec": spec,
+                "CR": codec.compression_rate((args.frames, args.size, args.size)),
+                "val PSNR (dB)": scores["val_psnr"],
+                **{k.split("/", 1)[1]: v for k, v in scores.items() if "/" in k},
+                "eval s": time.perf_counter() - start,
+            }
+        )
+        print(rows[-1], flush=True)
+    command = "benchmarks/codec_validation.py " + " ".join(sys.argv[1:])
+    table = (
+        f"# Codecs on held-out real footage\n\n`{command}` on {platform.machine()}, "
+        f"{os.cpu_count()} cores, {args.threads} threads. {args.frames}-frame "
+        f"{args.size}x{args.size} clips: 48 fixed clips of the held-out photos filmed by the "
+        "virtual camera, and every frame of carphone_pristine.mp4; no codec here trained on "
+        "either. val PSNR is their mean.\n\n" + markdown_table(rows)
+    )
+    write_report(args.out, args.name, {"command": command, "rows": rows}, table)
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
