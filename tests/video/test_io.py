@@ -108,3 +108,18 @@ def test_zero_frame_video(tmp_path):
     with pytest.raises(VideoError, match="contains no video frames") as e:
         read_video(path)
     assert "zero.avi" in str(e.value)
+
+
+def test_start_seeks_to_a_keyframe_and_gives_the_frames_of_a_full_decode(tmp_path, monkeypatch):
+    from compressed_vision.video import io
+
+    path = write_video(tmp_path / "gop.mp4", moving_frames(120, 32, 48), fps=25, gop=16)
+    full = read_video(path)
+    seeks = []
+    real_seek = io._seek_to
+    monkeypatch.setattr(io, "_seek_to", lambda *a: seeks.append(real_seek(*a)) or seeks[-1])
+    for start in (1, 15, 16, 17, 40, 64, 100, 115):
+        np.testing.assert_array_equal(read_video(path, start=start, count=6), full[start:][:6])
+        np.testing.assert_array_equal(read_video(path, start=start, stride=3), full[start::3])
+    assert all(order is not None for order in seeks[4:])  # frame 16 on: a keyframe to seek to
+    assert seeks[:4] == [None] * 4  # before the second keyframe: decoded from the start

@@ -7,6 +7,8 @@ naming the file and the reason.
 
 from __future__ import annotations
 
+import bisect
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -85,6 +87,40 @@ def _to_array(frame: av.VideoFrame, size: Size) -> np.ndarray:
     return np.ascontiguousarray(arr[top : top + oh, left : left + ow])
 
 
+@functools.lru_cache(maxsize=256)
+def _frame_index(path: str, mtime_ns: int, size: int) -> tuple[list[int], list[tuple[int, int]]]:
+    """(every frame's pts in presentation order, [(keyframe index, keyframe pts)]), read by
+    demuxing the packets only (no decoding); cached per file version. Empty when any packet
+    lacks a pts or two share one (then the caller decodes from the start)."""
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        pts, keys = [], []
+        for packet in container.demux(stream):
+            if packet.size == 0:
+                continue
+            if packet.pts is None:
+                return [], []
+            pts.append(packet.pts)
+            if packet.is_keyframe:
+                keys.append(packet.pts)
+    order = sorted(pts)
+    if len(set(order)) != len(order):
+        return [], []
+    return order, [(bisect.bisect_left(order, k), k) for k in sorted(keys)]
+
+
+def _seek_to(container, stream, path: Path, start: int) -> list[int] | None:
+    """Seek to the last keyframe at or before frame `start`; returns the file's frame pts
+    (to number decoded frames by), or None when the file cannot be seeked exactly."""
+    stat = path.stat()
+    order, keys = _frame_index(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    before = [pts for index, pts in keys if index <= start]
+    if not order or not before or before[-1] == order[0]:
+        return None
+    container.seek(before[-1], stream=stream, backward=True, any_frame=False)
+    return order
+
+
 def iter_frames(
     path: str | Path,
     start: int = 0,
@@ -95,11 +131,12 @@ def iter_frames(
 ) -> Iterator[np.ndarray]:
     """Yield sampled frames one at a time, (H, W, 3) uint8; never holds the whole file.
 
-    `start` skips that many source frames; then either every `stride`-th frame is kept or,
-    with `fps`, the frames nearest a regular grid at that rate (a rate above the source's
-    keeps every frame); `count` caps the number of frames yielded. `size` is an int (square)
-    or (height, width): the frame is resized to cover it, keeping its aspect, and
-    centre-cropped.
+    `start` skips that many source frames (seeking to the keyframe at or before it, then
+    decoding forward: the frames are those of a decode from the start); then either every
+    `stride`-th frame is kept or, with `fps`, the frames nearest a regular grid at that rate
+    (a rate above the source's keeps every frame); `count` caps the number of frames
+    yielded. `size` is an int (square) or (height, width): the frame is resized to cover
+    it, keeping its aspect, and centre-cropped.
     """
     if (
         stride < 1
@@ -114,9 +151,14 @@ def iter_frames(
         stream.thread_type = "AUTO"
         src_fps = float(stream.average_rate or stream.guessed_rate or 25)
         emitted, index = 0, -1
+        order = _seek_to(container, stream, path, start) if start > 0 else None
         try:
             for frame in container.decode(stream):
                 index += 1
+                if order is not None:
+                    if frame.pts is None:
+                        raise VideoError("a decoded frame has no timestamp after seeking", path)
+                    index = bisect.bisect_left(order, frame.pts)
                 if count is not None and emitted >= count:
                     break
                 rel = index - start
@@ -158,9 +200,14 @@ def read_video(path: str | Path, **sampling) -> np.ndarray:
 
 
 def write_video(
-    path: str | Path, frames: np.ndarray | Iterator[np.ndarray], fps: float = 25, crf: int = 18
+    path: str | Path,
+    frames: np.ndarray | Iterator[np.ndarray],
+    fps: float = 25,
+    crf: int = 18,
+    gop: int | None = None,
 ) -> Path:
-    """Write (T, H, W, 3) uint8 frames (an array or an iterator of chunks) as H.264 mp4.
+    """Write (T, H, W, 3) uint8 frames (an array or an iterator of chunks) as H.264 mp4,
+    with a keyframe every `gop` frames (None: libx264's default, at most 250).
 
     Odd sizes are cropped to even (yuv420p needs it).
     """
@@ -180,6 +227,8 @@ def write_video(
                 stream = container.add_stream("libx264", rate=rate)
                 stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
                 stream.options = {"crf": str(crf), "preset": "medium"}
+                if gop:
+                    stream.options = {**stream.options, "g": str(gop), "keyint_min": str(gop)}
             for img in chunk:
                 frame = av.VideoFrame.from_ndarray(
                     np.ascontiguousarray(img[:h, :w]), format="rgb24"
