@@ -47,6 +47,7 @@ VARIANTS: dict[str, dict] = {
     "w96": {"overrides": {"channels": 96}},
     "w64-deep": {"overrides": {"channels": 64, "res_blocks": 4}},
     "w64-fsq": {"overrides": {"channels": 64, "quantizer": "fsq", "codebook_dim": 4}},
+    "w64-rvq": {"overrides": {"channels": 64, "quantizer": "rvq"}},
     "w64-msssim": {"overrides": {"channels": 64}, "ms_ssim": 0.02},
     "w32-dec64": {"overrides": {"channels": 32, "decoder_channels": 64}},
     "w32-dec96": {"overrides": {"channels": 32, "decoder_channels": 96}},

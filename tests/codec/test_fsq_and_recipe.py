@@ -107,7 +107,7 @@ def test_cli_trains_on_photos_with_options_and_refuses_bad_ones(tmp_path):
     assert res.exit_code == 0, res.output
     assert "validation PSNR" in res.output and "photos" in res.output
     assert load_codec(out).config.quantizer == "fsq"
-    res = CliRunner().invoke(app, base + ["--option", "quantizer=rvq"])
+    res = CliRunner().invoke(app, base + ["--option", "quantizer=pq"])
     assert res.exit_code == 2 and "quantizer must be" in res.output
     res = CliRunner().invoke(app, args + ["--steps", "3", "--lr", "1", "--resume"])
     assert res.exit_code == 2 and "different recipe" in res.output
@@ -119,3 +119,29 @@ def test_shipped_codecs_keep_their_fingerprints():
 
     assert codec_fingerprint(load_codec("cr240")) == "87cc42a6e876a2bc"
     assert codec_fingerprint(load_codec("cr30")) == "71ad6094d688cf04"
+
+
+def test_residual_codebooks_quantise_what_the_previous_left():
+    from compressed_vision.augment.train import train_augmenter
+    from compressed_vision.errors import CVError
+
+    cfg = preset(
+        "tiny", channels=8, quantizer="rvq", num_codebooks=3, codebook_dim=4, codebook_size=16
+    )
+    codec = VideoCodec(cfg).train()
+    video = torch.rand(2, 3, 2, 64, 64)  # 128 positions for 16 entries
+    out = codec(video)  # the first batch initialises every stage's codebook
+    assert out.reconstruction.shape == (2, 3, 2, 64, 64)
+    assert out.vq.quantized.shape[1] == 12 and codec.encoder(video).shape[1] == 4
+    codec.eval()
+    z = codec.encoder(codec.pad(video) - 0.5)
+    codes = codec.quantizer.codes_of(z)
+    latents = codec.quantize(codes)
+    stages = latents.reshape(2, 3, 4, *latents.shape[2:])
+    # the sum of the stages approximates z better than the first stage alone
+    err_all = (stages.sum(1) - z).pow(2).mean()
+    err_first = (stages[:, 0] - z).pow(2).mean()
+    assert err_all < err_first
+    assert torch.equal(codec.quantizer.embeddings[1], codec.quantizer.stages[1].embeddings[0])
+    with pytest.raises(CVError, match="rvq"):
+        train_augmenter(codec, iter([{"video": video}]), LoopConfig(steps=1), torch.device("cpu"))

@@ -97,6 +97,11 @@ def train_augmenter(
     types the batches are drawn from. Saves to `out` (with a `.log.json` of the last metrics)
     if given.
     """
+    if codec.config.quantizer == "rvq":
+        raise CVError(
+            "latent augmentation works in the space the encoder writes and the codebooks "
+            "read; a residual (rvq) codec's differ: use a vq or fsq codec"
+        )
     cfg = init.config if init is not None else cfg or AugmenterConfig(codec.latent_dim)
     if cfg.latent_dim != codec.latent_dim:
         raise CVError(f"augmenter latent_dim {cfg.latent_dim} != codec's {codec.latent_dim}")

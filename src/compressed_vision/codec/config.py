@@ -26,7 +26,9 @@ class CodecConfig:
     commitment: float = 0.25
     dead_code_threshold: float = 0.03  # restart codes whose EMA usage < this x the mean usage
     cosine: bool = True  # quantise unit-length blocks (see MultiCodebookVQ.normalise)
-    quantizer: str = "vq"  # "vq": learned codebooks (EMA); "fsq": finite scalar levels
+    # "vq": learned codebooks (EMA), one per block of channels; "rvq": the same codebooks in
+    # sequence over one codebook_dim latent (residual); "fsq": finite scalar levels
+    quantizer: str = "vq"
 
     def __post_init__(self) -> None:
         for name in ("spatial_factor", "temporal_factor", "codebook_size"):
@@ -35,8 +37,8 @@ class CodecConfig:
                 raise ValueError(f"{name} must be a power of two, got {value}")
         if self.spatial_factor < 2:
             raise ValueError("spatial_factor must be at least 2")
-        if self.quantizer not in ("vq", "fsq"):
-            raise ValueError(f"quantizer must be 'vq' or 'fsq', got {self.quantizer!r}")
+        if self.quantizer not in ("vq", "rvq", "fsq"):
+            raise ValueError(f"quantizer must be 'vq', 'rvq' or 'fsq', got {self.quantizer!r}")
         if self.quantizer == "fsq" and self.fsq_levels**self.codebook_dim != self.codebook_size:
             raise ValueError(
                 f"fsq needs codebook_size = L ** codebook_dim for an integer L >= 2; "
@@ -54,7 +56,13 @@ class CodecConfig:
 
     @property
     def latent_dim(self) -> int:
+        """Channels of the quantised latents (the codebook entries side by side)."""
         return self.num_codebooks * self.codebook_dim
+
+    @property
+    def encoder_dim(self) -> int:
+        """Channels the encoder outputs: one codebook_dim latent for rvq, else latent_dim."""
+        return self.codebook_dim if self.quantizer == "rvq" else self.latent_dim
 
     def code_shape(self, frames: int, height: int, width: int) -> tuple[int, int, int, int]:
         """(G, T', H', W') of the codes for a clip, after padding to the factors."""

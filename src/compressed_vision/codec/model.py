@@ -24,7 +24,7 @@ from ..errors import ShapeError
 from .config import CodecConfig
 from .fsq import ScalarQuantizer
 from .layers import ResBlock, batch_to_frames, frames_to_batch, stage_widths
-from .quantizer import MultiCodebookVQ, QuantizerOutput
+from .quantizer import MultiCodebookVQ, QuantizerOutput, ResidualVQ
 
 
 @dataclass
@@ -50,7 +50,7 @@ class Encoder(nn.Module):
             layers += [nn.SiLU(), nn.Conv2d(prev, width, 4, stride=2, padding=1)]
             prev = width
         layers += [ResBlock(prev) for _ in range(cfg.res_blocks)]
-        layers += [nn.SiLU(), nn.Conv2d(prev, cfg.latent_dim, 1)]
+        layers += [nn.SiLU(), nn.Conv2d(prev, cfg.encoder_dim, 1)]
         self.net = nn.Sequential(*layers)
 
     def forward(self, video: torch.Tensor) -> torch.Tensor:
@@ -96,18 +96,13 @@ class VideoCodec(nn.Module):
         super().__init__()
         self.config = cfg
         self.encoder = Encoder(cfg)
-        self.quantizer = (
-            ScalarQuantizer(cfg.num_codebooks, cfg.codebook_dim, cfg.fsq_levels)
-            if cfg.quantizer == "fsq"
-            else MultiCodebookVQ(
-                cfg.num_codebooks,
-                cfg.codebook_size,
-                cfg.codebook_dim,
-                cfg.ema_decay,
-                cfg.dead_code_threshold,
-                cfg.cosine,
-            )
-        )
+        vq_args = (cfg.num_codebooks, cfg.codebook_size, cfg.codebook_dim, cfg.ema_decay)
+        if cfg.quantizer == "fsq":
+            self.quantizer = ScalarQuantizer(cfg.num_codebooks, cfg.codebook_dim, cfg.fsq_levels)
+        elif cfg.quantizer == "rvq":
+            self.quantizer = ResidualVQ(*vq_args, cfg.dead_code_threshold)
+        else:
+            self.quantizer = MultiCodebookVQ(*vq_args, cfg.dead_code_threshold, cfg.cosine)
         self.decoder = Decoder(cfg)
 
     @property

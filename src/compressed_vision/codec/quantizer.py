@@ -178,3 +178,68 @@ class MultiCodebookVQ(nn.Module):
             self.ema_sum[dead] = fresh[dead] * restart[:, None]
             self.ema_count[dead] = restart
             self.recent_use[dead] = mean_use.expand_as(self.recent_use)[dead]
+
+
+class ResidualVQ(nn.Module):
+    """G codebooks in sequence over one d-dim latent: codebook g quantises what codebooks
+    0..g-1 left (residual quantisation). The latents the decoder and downstream models read
+    are the G chosen entries side by side (G*d channels, as for `MultiCodebookVQ`), so the
+    index format and `lookup` are the same; the encoder outputs d channels."""
+
+    def __init__(
+        self,
+        num_codebooks: int,
+        codebook_size: int,
+        codebook_dim: int,
+        decay: float = 0.99,
+        dead_code_threshold: float = 0.03,
+    ):
+        super().__init__()
+        self.num_codebooks, self.codebook_size, self.codebook_dim = (
+            num_codebooks,
+            codebook_size,
+            codebook_dim,
+        )
+        self.stages = nn.ModuleList(
+            MultiCodebookVQ(1, codebook_size, codebook_dim, decay, dead_code_threshold, False)
+            for _ in range(num_codebooks)
+        )
+
+    @property
+    def embeddings(self) -> torch.Tensor:
+        """(G, K, d): codebook g's entries."""
+        return torch.cat([stage.embeddings for stage in self.stages])
+
+    def normalise(self, z: torch.Tensor) -> torch.Tensor:
+        return z
+
+    def codes_of(self, z: torch.Tensor) -> torch.Tensor:
+        """Encoder output (B, d, T, H, W) -> codes (B, G, T, H, W)."""
+        residual, codes = z.float(), []
+        for stage in self.stages:
+            code = stage.codes_of(residual)
+            residual = residual - stage.lookup(code)
+            codes.append(code)
+        return torch.cat(codes, dim=1)
+
+    def lookup(self, codes: torch.Tensor) -> torch.Tensor:
+        """Codes (B, G, T, H, W) -> latents (B, G*d, T, H, W)."""
+        if codes.shape[1] != self.num_codebooks:
+            raise ValueError(
+                f"codes have {codes.shape[1]} codebooks, the quantiser {self.num_codebooks}"
+            )
+        return torch.cat([s.lookup(codes[:, g : g + 1]) for g, s in enumerate(self.stages)], 1)
+
+    def forward(self, z: torch.Tensor) -> QuantizerOutput:
+        residual, outs = z, []
+        for stage in self.stages:
+            out = stage(residual)
+            residual = residual - out.quantized.detach()
+            outs.append(out)
+        return QuantizerOutput(
+            torch.cat([o.quantized for o in outs], dim=1),
+            torch.cat([o.codes for o in outs], dim=1),
+            sum(o.commitment_loss for o in outs) / len(outs),
+            torch.cat([o.perplexity for o in outs]),
+            torch.cat([o.usage for o in outs]),
+        )
