@@ -4,7 +4,9 @@ Runs `compressed_vision.bench.downstream.run_downstream`: the same backbone, tas
 training budget on raw RGB (near-lossless H.264 files at the training size, decoded with
 PyAV), JPEG and H.264 at the codec's compression rate, and the codec's codes without and
 with latent augmentation; on the synthetic whole-video and frame-wise tasks and on the
-label-free real-footage tasks (playback speed, arrow of time) over --data. Every run trains
+label-free real-footage tasks (playback speed, arrow of time) over --data; and on the
+camera-motion tasks (13 classes, whole-video and frame-wise) over the photos in --data/photos,
+split by photo. Every run trains
 in its own process. Prints the command, machine, inputs and figures; writes
 results/downstream_bench.{json,md,png}.
 
@@ -29,7 +31,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import torch  # noqa: E402
 
 from compressed_vision.bench.downstream import DOWNSTREAM_PRESETS, run_downstream  # noqa: E402
-from compressed_vision.tasks.cli import parse_options  # noqa: E402
+from compressed_vision.cli_util import parse_options  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,7 +48,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--latent-augment", help="augmenter checkpoint (default: naive grid op)")
     p.add_argument("--backbone", help="cnn3d, s3d, r2plus1d or vit (default: the preset's)")
     p.add_argument("--option", action="append", help="backbone option key=value; repeat")
-    p.add_argument("--tasks", help="subset of video,frames,speed,arrow (default: all)")
+    p.add_argument(
+        "--tasks", help="subset of video,frames,speed,arrow,camera,camera_frames (default: all)"
+    )
     p.add_argument("--inputs", help="subset of rgb,rgb+aug,jpeg,h264,decoded,codes,codes+aug")
     p.add_argument("--name", default="downstream_bench", help="base name of the written files")
     p.add_argument("--seeds", type=int, help="training runs per (task, input); top-1 is their mean")
@@ -62,6 +66,7 @@ def main() -> None:
         DOWNSTREAM_PRESETS[args.preset],
         codec=args.codec,
         real_videos=str(args.data) if args.data.is_dir() else None,
+        photos=str(args.data / "photos") if (args.data / "photos").is_dir() else None,
         device=args.device,
     )
     changes = {

@@ -88,3 +88,39 @@ def test_bench_downstream_writes_table_json_and_plot(data, tmp_path, monkeypatch
     assert result["rows"][1]["marginal MB/clip"] >= 0
     assert (tmp_path / "downstream.png").stat().st_size > 0
     assert "| task | input |" in (tmp_path / "downstream.md").read_text()
+
+
+def test_camera_motion_tasks_split_by_photo_and_run_in_the_bench(data, tmp_path, monkeypatch):
+    from tests.video.test_camera import write_photos
+
+    write_photos(tmp_path / "photos", count=12, side=64)
+    index = downstream.write_camera_dataset(
+        tmp_path / "cam", tmp_path / "photos", 3, 2, segments=2, segment_frames=4, size=32
+    )
+    database = json.loads(index.read_text())["database"]
+    assert sorted(database) == [
+        "test-00000",
+        "test-00001",
+        "train-00000",
+        "train-00001",
+        "train-00002",
+    ]
+    for entry in database.values():
+        first, second = entry["annotation"]
+        assert first["label"] != second["label"] and first["segment"] == [0, 4 / 25]
+    monkeypatch.setattr(
+        downstream, "_train_in_subprocess", lambda cfg: run_training(cfg, show_progress=False)
+    )
+    args = ["downstream", "--codec", str(data["codec"]), "--preset", "smoke", "--backbone", "vit"]
+    args += [arg for key, value in TINY_VIT.items() for arg in ("--option", f"{key}={value}")]
+    args += ["--tasks", "camera,camera_frames", "--inputs", "rgb,codes"]
+    args += ["--photos", str(tmp_path / "photos"), "--out", str(tmp_path)]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    rows = json.loads((tmp_path / "downstream.json").read_text())["rows"]
+    assert [(r["task"], r["input"]) for r in rows] == [
+        ("camera", "raw RGB"),
+        ("camera", "codes"),
+        ("camera_frames", "raw RGB"),
+        ("camera_frames", "codes"),
+    ]

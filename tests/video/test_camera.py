@@ -7,6 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from compressed_vision.errors import VideoError
@@ -107,3 +108,30 @@ def test_unreadable_or_small_photos_are_skipped_with_a_warning(tmp_path):
     assert len(clips.photos) == len(names) - len(bad)
     with pytest.raises(VideoError, match="no readable photo"):
         PhotoClips(tmp_path, CameraConfig(frames=2, size=512), "train")
+
+
+def _shift(a: torch.Tensor, b: torch.Tensor, axis: int) -> int:
+    """The d in -6..6 for which b(x) best matches a(x + d) along `axis` (2: x, 1: y)."""
+    size = a.shape[axis]
+
+    def err(d: int) -> float:
+        lo, hi = max(0, -d), size - max(0, d)
+        return float((b.narrow(axis, lo, hi - lo) - a.narrow(axis, lo + d, hi - lo)).pow(2).mean())
+
+    return min(range(-6, 7), key=err)
+
+
+@pytest.mark.parametrize(
+    "name, axis, sign",
+    [("pan_right", 2, 1), ("pan_left", 2, -1), ("pan_down", 1, 1), ("pan_up", 1, -1)],
+)
+def test_camera_motion_labels_move_the_picture_the_right_way(name, axis, sign):
+    from compressed_vision.video.camera import MOTION_CLASSES, film_motions
+
+    photo = pyramid(3, side=512)
+    photo = [F.avg_pool2d(level[None], 5, 1, 2)[0] for level in photo]  # smooth: one best shift
+    clip = film_motions(photo, [MOTION_CLASSES.index(name)] * 4, 48, np.random.default_rng(0))
+    shifts = [_shift(clip[:, t], clip[:, t + 1], axis) for t in range(3)]
+    assert all(s * sign > 0 for s in shifts), shifts  # the camera moves right: the picture left
+    still = film_motions(photo, [0] * 3, 48, np.random.default_rng(0))
+    assert [_shift(still[:, t], still[:, t + 1], axis) for t in range(2)] == [0, 0]

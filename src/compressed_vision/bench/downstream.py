@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -63,7 +64,8 @@ class DownstreamConfig:
 
     codec: str = "cr240"
     real_videos: str | None = None  # folder of real videos for speed / arrow (None: skip)
-    tasks: tuple[str, ...] = ("video", "frames", "speed", "arrow")
+    photos: str | None = None  # folder of photos for the camera-motion tasks (None: skip)
+    tasks: tuple[str, ...] = ("video", "frames", "speed", "arrow", "camera", "camera_frames")
     inputs: tuple[str, ...] = INPUTS
     train_videos: int = 1000
     test_videos: int = 200
@@ -170,6 +172,57 @@ def write_synthetic_dataset(
     return index
 
 
+def write_camera_dataset(
+    out_dir: str | Path,
+    photos: str | Path,
+    num_videos: int,
+    test_videos: int,
+    segments: int,
+    segment_frames: int,
+    size: int,
+    seed: int = 0,
+    crf: int = 12,
+    show_progress: bool = True,
+) -> Path:
+    """Camera-motion videos of real photos (`video.camera.film_motions`), COIN style like
+    `write_synthetic_dataset`: train videos film the training photos, test videos the
+    held-out ones. One motion per video, or with `segments` > 1 a different motion every
+    `segment_frames` frames (frame-wise labels)."""
+    from ..video.camera import MOTION_CLASSES, film_motions, load_photos
+
+    out = Path(out_dir)
+    index = out / "index.json"
+    if index.is_file():
+        return index
+    database = {}
+    for subset, split, count in (("train", "train", num_videos), ("test", "val", test_videos)):
+        pictures = load_photos(photos, split, size)
+        for i in tqdm(
+            range(count), desc=f"camera {subset}", leave=False, disable=not show_progress
+        ):
+            rng = np.random.default_rng((seed, i, subset == "test"))
+            classes = rng.choice(len(MOTION_CLASSES), segments, replace=False)
+            labels = np.repeat(classes, segment_frames).tolist()
+            video = film_motions(pictures[int(rng.integers(len(pictures)))], labels, size, rng)
+            name = f"{subset}-{i:05d}"
+            frames = (video.permute(1, 2, 3, 0) * 255).round().byte().numpy()
+            write_video(out / "videos" / f"{name}.mp4", frames, fps=25, crf=crf)
+            segs = [
+                {
+                    "segment": [k * segment_frames / 25, (k + 1) * segment_frames / 25],
+                    "label": MOTION_CLASSES[c],
+                }
+                for k, c in enumerate(classes)
+            ]
+            database[name] = {
+                "class": MOTION_CLASSES[classes[0]],
+                "subset": subset,
+                "annotation": segs if segments > 1 else [],
+            }
+    index.write_text(json.dumps({"database": database}))
+    return index
+
+
 def resize_folder(src: str | Path, out_dir: str | Path, size: int, crf: int = 12) -> Path:
     """Every video of a folder, resized to cover `size` x `size` and centre-cropped, as
     near-lossless H.264 (the training size, decoded once instead of at every step)."""
@@ -224,6 +277,22 @@ def _prepare(
     if name == "real":
         tag = f"real-{cfg.size}"
         source = resize_folder(cfg.real_videos, work / tag, cfg.size)
+    elif name.startswith("camera"):
+        segments, length = (
+            (cfg.segments, cfg.segment_frames) if "frames" in name else (1, cfg.frames)
+        )
+        tag = f"{name}-{cfg.train_videos}x{segments * length}x{cfg.size}"
+        source = write_camera_dataset(
+            work / tag,
+            cfg.photos,
+            cfg.train_videos,
+            cfg.test_videos,
+            segments,
+            length,
+            cfg.size,
+            cfg.seed,
+            show_progress=show,
+        )
     else:
         tag = f"{name}-{synthetic.num_videos}x{synthetic.frames}x{cfg.size}"
         source = write_synthetic_dataset(work / tag, synthetic, cfg.test_videos, 12, show)
@@ -252,7 +321,16 @@ def _prepare(
     )
 
 
-DATASET_OF = {"video": "synthetic", "frames": "synthetic_frames", "speed": "real", "arrow": "real"}
+DATASET_OF = {
+    "video": "synthetic",
+    "frames": "synthetic_frames",
+    "speed": "real",
+    "arrow": "real",
+    "camera": "camera",
+    "camera_frames": "camera_frames",
+}
+# The camera-motion tasks are the whole-video and frame-wise tasks on other data.
+TASK_KIND = {"camera": "video", "camera_frames": "frames"}
 
 
 def _task_config(
@@ -260,8 +338,9 @@ def _task_config(
 ) -> TaskConfig:
     codes = name.startswith("codes")
     augmented = name.endswith("+aug")
+    kind = TASK_KIND.get(task, task)
     return TaskConfig(
-        task=task,
+        task=kind,
         inputs="codes" if codes else name.removesuffix("+aug"),
         store=data.store if codes else None,
         videos=None if codes else data.source,
@@ -269,7 +348,7 @@ def _task_config(
         target_cr=cr,
         recompressed=data.copies[name][0] if name in data.copies else None,
         size=cfg.size,
-        frames=cfg.frame_task_frames if task == "frames" and cfg.frame_task_frames else cfg.frames,
+        frames=cfg.frame_task_frames if kind == "frames" and cfg.frame_task_frames else cfg.frames,
         downsample=None if codes else cfg.pixel_downsample,
         split_by=data.split_by,
         test_fraction=data.test_fraction,
@@ -411,7 +490,8 @@ def run_downstream(
     codec = load_codec(cfg.codec)
     cr = codec.config.compression_rate(cfg.frames, cfg.size, cfg.size)
     tf = codec.config.temporal_factor
-    needed = [DATASET_OF[t] for t in cfg.tasks if DATASET_OF[t] != "real" or cfg.real_videos]
+    given = {"real": cfg.real_videos, "camera": cfg.photos, "camera_frames": cfg.photos}
+    needed = [DATASET_OF[t] for t in cfg.tasks if given.get(DATASET_OF[t], True)]
     runs = [
         (t, i)
         for t in cfg.tasks

@@ -135,8 +135,14 @@ def downstream_command(
     real_videos: Annotated[
         Path | None, Opt(help="Folder of real videos for the speed / arrow tasks.")
     ] = None,
+    photos: Annotated[
+        Path | None,
+        Opt(help="Folder of photos for the camera-motion tasks (split by photo)."),
+    ] = None,
     preset: Annotated[str, Opt(help="small (CPU, minutes), full (GPU) or smoke.")] = "small",
-    tasks: Annotated[str | None, Opt(help="Subset of video,frames,speed,arrow.")] = None,
+    tasks: Annotated[
+        str | None, Opt(help="Subset of video,frames,speed,arrow,camera,camera_frames.")
+    ] = None,
     inputs: Annotated[
         str | None, Opt(help="Subset of rgb,rgb+aug,jpeg,h264,decoded,codes,codes+aug.")
     ] = None,
@@ -164,6 +170,7 @@ def downstream_command(
         DOWNSTREAM_PRESETS[preset],
         codec=codec,
         real_videos=None if real_videos is None else str(real_videos),
+        photos=None if photos is None else str(photos),
         device=device,
     )
     changes = {

@@ -251,12 +251,7 @@ class PhotoClips(Dataset):
     ):
         self.cfg, self.split, self.seed = cfg, split, seed
         self.length = clips_per_epoch if split == "train" else val_clips
-        paths = photos_for_split(root, split)
-        self.photos = [p for p in (_load_pyramid(path, cfg.size) for path in paths) if p]
-        if not self.photos:
-            raise VideoError(
-                f"no readable photo of at least {cfg.size}x{cfg.size} for split {split!r}", root
-            )
+        self.photos = load_photos(root, split, cfg.size)
 
     def __len__(self) -> int:
         return self.length
@@ -268,3 +263,76 @@ class PhotoClips(Dataset):
             else (self.seed, i, int(torch.randint(1 << 30, ()).item()))
         )
         return {"video": film(self.photos, self.cfg, np.random.default_rng(key))}
+
+
+# Camera motions with exact labels (a downstream task on real imagery): the camera's own
+# motion, so "pan_right" moves the picture left. (dx, dy) in view sides per frame.
+MOTION_CLASSES = (
+    "static",
+    "pan_left",
+    "pan_right",
+    "pan_up",
+    "pan_down",
+    "pan_up_left",
+    "pan_up_right",
+    "pan_down_left",
+    "pan_down_right",
+    "zoom_in",
+    "zoom_out",
+    "roll_cw",
+    "roll_ccw",
+)
+_PAN = {
+    "pan_left": (-1, 0),
+    "pan_right": (1, 0),
+    "pan_up": (0, -1),
+    "pan_down": (0, 1),
+    "pan_up_left": (-0.7071, -0.7071),
+    "pan_up_right": (0.7071, -0.7071),
+    "pan_down_left": (-0.7071, 0.7071),
+    "pan_down_right": (0.7071, 0.7071),
+}
+
+
+def film_motions(
+    photo: list[torch.Tensor], labels: list[int], size: int, rng: np.random.Generator
+) -> torch.Tensor:
+    """A clip (3, T, S, S) of one photo whose camera makes motion `labels[t]` (an index of
+    MOTION_CLASSES) between frames t-1 and t; the pose carries over between motions. Each
+    run of one motion gets its own speed; a mild exposure offset and sensor noise are the
+    same for the whole clip (nuisances, not cues)."""
+    grid = _grid(size)
+    aspect = photo[0].shape[2] / photo[0].shape[1]
+    half = rng.uniform(0.3, 0.45) * min(1.0, aspect)
+    cx, cy, angle = 0.0, 0.0, math.radians(rng.uniform(-5, 5))
+    speed = {"pan": 0.0, "zoom": 0.0, "roll": 0.0}
+    frames = []
+    for t, label in enumerate(labels):
+        name = MOTION_CLASSES[label]
+        if t == 0 or label != labels[t - 1]:
+            speed = {
+                "pan": rng.uniform(0.02, 0.05),
+                "zoom": rng.uniform(0.015, 0.03),
+                "roll": math.radians(rng.uniform(1.5, 3.0)),
+            }
+        if t > 0 and name in _PAN:
+            dx, dy = _PAN[name]
+            step = speed["pan"] * 2 * half
+            cx, cy = cx + dx * step / aspect, cy + dy * step
+        elif t > 0 and name.startswith("zoom"):
+            half *= math.exp(-speed["zoom"] if name == "zoom_in" else speed["zoom"])
+        elif t > 0 and name.startswith("roll"):
+            angle += speed["roll"] if name == "roll_cw" else -speed["roll"]
+        frames.append(render_view(photo, _homography(cx, cy, half, angle, 0, 0, aspect), grid))
+    video = torch.stack(frames, dim=1) * math.exp(rng.uniform(-0.1, 0.1))
+    gen = torch.Generator().manual_seed(int(rng.integers(1 << 62)))
+    return (video + rng.uniform(0, 0.01) * torch.randn(video.shape, generator=gen)).clamp_(0, 1)
+
+
+def load_photos(root: str | Path, split: str, min_side: int) -> list[list[torch.Tensor]]:
+    """The readable photos of `split` under `root` (see `PhotoClips`), as pyramids."""
+    loaded = [_load_pyramid(p, min_side) for p in photos_for_split(root, split)]
+    photos = [p for p in loaded if p]
+    if not photos:
+        raise VideoError(f"no readable photo of at least {min_side}x{min_side} for {split}", root)
+    return photos
