@@ -141,6 +141,39 @@ def codec_train(
     typer.echo(f"wrote {out} (last training PSNR {last:.2f} dB; log in {out}.log.json)")
 
 
+@codec_app.command("list")
+def codec_list() -> None:
+    """The shipped codecs: file, training recipe and measured figures."""
+    from .codec.zoo import zoo_table
+
+    typer.echo(zoo_table())
+
+
+@codec_app.command("reproduce")
+@friendly_errors
+def codec_reproduce(
+    name: Annotated[str, typer.Argument(help="A shipped codec (see `cvis codec list`).")],
+    out: Annotated[Path, typer.Option(help="Folder for the stages' checkpoints.")] = Path(
+        "runs/weights"
+    ),
+    data_root: Annotated[
+        Path, typer.Option(help="The folder the recipes' {data} paths point to.")
+    ] = Path("../shared/data"),
+    export: Annotated[
+        Path | None, typer.Option(help="Write the result as float16 into this folder.")
+    ] = None,
+    device: DeviceOpt = "auto",
+) -> None:
+    """Train a shipped codec again from its recipe (resumes a killed run)."""
+    from .codec.zoo import ZOO, reproduce
+    from .runtime import resolve_device
+
+    if name not in ZOO:
+        raise typer.BadParameter(f"choose from {sorted(ZOO)}", param_hint="NAME")
+    path = reproduce(name, out, data_root, resolve_device(device), export=export)
+    typer.echo(f"wrote {path}" + (f" and {export / ZOO[name].file}" if export else ""))
+
+
 @codec_app.command("export")
 @friendly_errors
 def codec_export(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -145,3 +147,21 @@ def test_residual_codebooks_quantise_what_the_previous_left():
     assert torch.equal(codec.quantizer.embeddings[1], codec.quantizer.stages[1].embeddings[0])
     with pytest.raises(CVError, match="rvq"):
         train_augmenter(codec, iter([{"video": video}]), LoopConfig(steps=1), torch.device("cpu"))
+
+
+def test_the_zoo_reproduces_a_codec_stage_by_stage(tmp_path, monkeypatch):
+    from compressed_vision.codec import zoo
+    from compressed_vision.codec.checkpoint import SHIPPED
+
+    assert {n: c.file for n, c in zoo.ZOO.items()} == SHIPPED
+    write_video(tmp_path / "data" / "a.mp4", moving_frames(20, 40, 40), fps=25)
+    stage = tiny_recipe(data=(zoo.DATA, "synthetic"), val_data=(zoo.DATA + "/a.mp4",))
+    entry = zoo.ShippedCodec("toy", "codec_toy.safetensors", (stage, stage), {"CR": 48}, "x")
+    monkeypatch.setitem(zoo.ZOO, "toy", entry)
+    last = zoo.reproduce("toy", tmp_path / "w", tmp_path / "data", export=tmp_path / "pkg")
+    assert last.name == "toy-stage2.safetensors"
+    state = json.loads(last.with_name(last.name + ".log.json").read_text())[-1]
+    assert "val_psnr/a.mp4" in state  # {data} was filled in
+    exported = load_codec(tmp_path / "pkg" / "codec_toy.safetensors")
+    assert exported.config == load_codec(last).config
+    assert "toy" in zoo.zoo_table() and "cr240" in zoo.zoo_table()

@@ -1,0 +1,112 @@
+"""The codecs shipped in the package: their files, the recipes that made them (`cvis codec
+reproduce` and `make weights` rerun them) and their measured figures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import torch
+
+from .checkpoint import load_codec, save_codec
+from .recipe import CodecRecipe, run_recipe
+
+DATA = "{data}"  # in a recipe's paths: the project's shared data folder (`--data-root`)
+DEFAULT_DATA_ROOT = Path("../shared/data")  # the project's convention, from the repo's root
+VALIDATION = "benchmarks/codec_validation.py"
+
+
+@dataclass(frozen=True)
+class ShippedCodec:
+    """A shipped codec: its file in the package, the recipes of its training stages (each
+    stage after the first starts from the one before) and what it measured."""
+
+    name: str
+    file: str
+    stages: tuple[CodecRecipe, ...]
+    figures: dict[str, float]
+    measured_by: str
+
+
+def _first_release(preset: str) -> CodecRecipe:
+    """The recipe of the first shipped codecs: the synthetic set and the three sample clips."""
+    return CodecRecipe(
+        preset=preset,
+        overrides={"channels": 32},
+        data=(DATA, "synthetic"),
+        steps=5000,
+        batch=8,
+        frames=8,
+        size=128,
+        crop=64,
+        lr=6e-4,
+    )
+
+
+ZOO: dict[str, ShippedCodec] = {
+    "cr240": ShippedCodec(
+        "cr240",
+        "codec_cr240.safetensors",
+        (_first_release("cr240"),),
+        {"CR": 256, "held-out PSNR (dB)": 23.4, "photos": 22.8, "carphone": 24.0},
+        f"{VALIDATION} --codec cr240 --codec cr30 --threads 1 --name codec_validation_shipped",
+    ),
+    "cr30": ShippedCodec(
+        "cr30",
+        "codec_cr30.safetensors",
+        (_first_release("cr30"),),
+        {"CR": 32, "held-out PSNR (dB)": 27.5, "photos": 27.4, "carphone": 27.6},
+        f"{VALIDATION} --codec cr240 --codec cr30 --threads 1 --name codec_validation_shipped",
+    ),
+}
+
+
+def resolve(recipe: CodecRecipe, data_root: str | Path) -> CodecRecipe:
+    """The recipe with `{data}` in its paths replaced by `data_root`."""
+
+    def fill(paths: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(p.replace(DATA, str(data_root)) for p in paths)
+
+    return replace(recipe, data=fill(recipe.data), val_data=fill(recipe.val_data))
+
+
+def reproduce(
+    name: str,
+    out_dir: str | Path,
+    data_root: str | Path = DEFAULT_DATA_ROOT,
+    device: torch.device | None = None,
+    resume: bool = False,
+    export: str | Path | None = None,
+) -> Path:
+    """Train shipped codec `name` again, stage by stage (checkpoints under `out_dir`; with
+    `resume`, a killed stage continues); export the result as float16 to `export` (a
+    folder) if given. Returns the last stage's checkpoint."""
+    if name not in ZOO:
+        raise ValueError(f"no shipped codec {name!r}; choose from {sorted(ZOO)}")
+    out = Path(out_dir)
+    previous: Path | None = None
+    for i, stage in enumerate(ZOO[name].stages):
+        recipe = resolve(stage, data_root)
+        if previous is not None:
+            recipe = replace(recipe, init=str(previous))
+        path = out / f"{name}-stage{i + 1}.safetensors"
+        run_recipe(recipe, path, device or torch.device("cpu"), resume or path.exists())
+        previous = path
+    if export is not None:
+        save_codec(Path(export) / ZOO[name].file, load_codec(previous), half=True)
+    return previous
+
+
+def zoo_table() -> str:
+    """The shipped codecs as a markdown table (what `cvis codec list` prints)."""
+    lines = [
+        "| codec | file | training | figures | measured by |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for c in ZOO.values():
+        stages = "; then ".join(
+            f"{s.preset} {s.overrides}, {s.steps} steps on {', '.join(s.data)}" for s in c.stages
+        )
+        figures = ", ".join(f"{k} {v:g}" for k, v in c.figures.items())
+        lines.append(f"| {c.name} | {c.file} | {stages} | {figures} | `{c.measured_by}` |")
+    return "\n".join(lines) + "\n"
