@@ -18,6 +18,14 @@ class VideoError(CVError):
     """A video file that is missing, unreadable, corrupt, empty or too small."""
 
 
+class TruncatedVideo(VideoError):
+    """A video whose decoding stopped early: `decoded` frames of the `declared` (0: unknown)."""
+
+    def __init__(self, reason: str, path: str | Path, decoded: int, declared: int):
+        super().__init__(reason, path)
+        self.decoded, self.declared = decoded, declared
+
+
 class CheckpointError(CVError):
     """A checkpoint of the wrong kind, version or format."""
 

@@ -214,3 +214,50 @@ def test_torchrun_style_sharding_over_two_gloo_processes(ucf_dir, codec, codec_p
     tmp.spawn(_rank_main, args=(2, port, str(ucf_dir), str(codec_path), out), nprocs=2)
     _build(folder_manifest(ucf_dir), codec, tmp_path / "one.zarr")
     assert snapshot(out) == snapshot(str(tmp_path / "one.zarr"))
+
+
+def write_truncated(path, frames: int = 60, keep: float = 0.6):
+    """An mp4 with its index up front (faststart) cut to `keep` of its bytes: the container
+    still declares every frame, decoding stops early without an error of its own."""
+    import av
+
+    full = path.with_name("full-" + path.name)
+    with av.open(str(full), "w", options={"movflags": "faststart"}) as c:
+        s = c.add_stream("libx264", rate=25)
+        s.width = s.height = 32
+        s.pix_fmt = "yuv420p"
+        for frame in clip(frames):
+            c.mux(s.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        c.mux(s.encode())
+    data = full.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+    full.unlink()
+    return path
+
+
+def test_a_truncated_video_fails_or_is_kept_partial_and_marked(codec, tmp_path):
+    from typer.testing import CliRunner
+
+    from compressed_vision.store.cli import store_app
+    from compressed_vision.store.info import store_info
+
+    folder = tmp_path / "videos" / "cut"
+    folder.mkdir(parents=True)
+    write_truncated(folder / "a.mp4")
+    write_video(folder / "b.mp4", clip(12), fps=25)
+    summary = _build(folder_manifest(tmp_path / "videos"), codec, tmp_path / "s.zarr")
+    assert (summary.encoded, summary.failed) == (1, 1)
+    reason = CodeStore(str(tmp_path / "s.zarr")).failures()
+    assert "of the 60 frames the container declares" in next(iter(reason.values()))["reason"]
+
+    summary = _build(
+        folder_manifest(tmp_path / "videos"), codec, tmp_path / "p.zarr", keep_partial=True
+    )
+    assert (summary.encoded, summary.failed, summary.partial_in_store) == (2, 0, ["cut/a.mp4"])
+    info = store_info(str(tmp_path / "p.zarr"))
+    (partial,) = info["partial"]
+    assert partial["declared_frames"] == 60 and 0 < partial["decoded_frames"] < 60
+    entry = {e.attrs["id"]: e for e in CodeStore(str(tmp_path / "p.zarr")).entries()}["cut/a.mp4"]
+    assert entry.attrs["frames"] == partial["decoded_frames"]
+    res = CliRunner().invoke(store_app, ["info", str(tmp_path / "p.zarr")])
+    assert res.exit_code == 0 and "partial: cut/a.mp4" in res.output

@@ -49,6 +49,7 @@ class BuildSummary:
     failed: int
     videos_in_store: int
     failures_in_store: int
+    partial_in_store: list[str]  # ids of videos stored with only their first decoded frames
 
 
 def root_attrs(codec: VideoCodec, spec: BuildSpec) -> dict[str, Any]:
@@ -124,7 +125,13 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(
-    config: dict, state: dict, device: str, url: str, options: dict | None, spec: BuildSpec
+    config: dict,
+    state: dict,
+    device: str,
+    url: str,
+    options: dict | None,
+    spec: BuildSpec,
+    keep_partial: bool,
 ) -> None:
     torch.set_num_threads(1)
     codec = VideoCodec(CodecConfig.from_dict(config))
@@ -134,12 +141,13 @@ def _init_worker(
         device=torch.device(device),
         root=open_root(url, "r+", options),
         spec=spec,
+        keep_partial=keep_partial,
     )
 
 
 def _work(item: Item) -> str | None:
     w = _WORKER
-    return encode_item(w["root"], item, w["codec"], w["device"], w["spec"])
+    return encode_item(w["root"], item, w["codec"], w["device"], w["spec"], w["keep_partial"])
 
 
 def _run_pool(
@@ -150,10 +158,11 @@ def _run_pool(
     options: dict | None,
     spec: BuildSpec,
     workers: int,
+    keep_partial: bool,
 ) -> Iterator[tuple[Item, str | None]]:
     """Yield (item, failure reason or None) as worker processes finish them."""
     state = {k: v.detach().cpu() for k, v in codec.state_dict().items()}
-    init = (codec.config.to_dict(), state, str(device), url, options, spec)
+    init = (codec.config.to_dict(), state, str(device), url, options, spec, keep_partial)
     pool = ProcessPoolExecutor(workers, get_context("spawn"), _init_worker, init)
     try:
         futures = {pool.submit(_work, item): item for item in todo}
@@ -181,6 +190,7 @@ def build_store(
     fps: float | None = None,
     chunk_steps: int = 32,
     retry_failed: bool = False,
+    keep_partial: bool = False,
     storage_options: dict | None = None,
     progress: bool = True,
     on_item: ItemHook | None = None,
@@ -188,8 +198,10 @@ def build_store(
     """Encode every item of `manifest` into the store at `out` (a path or fsspec URL).
 
     Resumable (see the module docstring); bad items go to the store's failure list and the
-    job goes on. `workers` > 1 encodes in that many processes; under `torchrun` each rank
-    takes its shard. `on_item(item, reason)` is called after each item (reason None: stored).
+    job goes on; a truncated video is one, unless `keep_partial` (its decoded frames are
+    stored, the entry marked partial). `workers` > 1 encodes in that many processes; under
+    `torchrun` each rank takes its shard. `on_item(item, reason)` is called after each item
+    (reason None: stored).
     """
     out = str(out)
     spec = BuildSpec(size, fps, chunk_steps, manifest.classes, manifest.frame_classes)
@@ -207,9 +219,13 @@ def build_store(
         shard = manifest.items[rank::world]
         todo = pending(CodeStore(out, storage_options), shard, retry_failed)
         if workers > 1:
-            results = _run_pool(todo, codec, device, out, storage_options, spec, workers)
+            results = _run_pool(
+                todo, codec, device, out, storage_options, spec, workers, keep_partial
+            )
         else:
-            results = ((item, encode_item(root, item, codec, device, spec)) for item in todo)
+            results = (
+                (item, encode_item(root, item, codec, device, spec, keep_partial)) for item in todo
+            )
         failed = 0
         with tqdm(total=len(todo), desc="store build", disable=not progress or rank != 0) as bar:
             for item, reason in results:
@@ -228,6 +244,7 @@ def build_store(
             failed,
             len(store.entries()),
             len(store.failures()),
+            [e.attrs["id"] for e in store.entries() if e.attrs.get("partial")],
         )
     finally:
         if created:

@@ -52,6 +52,13 @@ def build(
     workers: Annotated[int, typer.Option(help="Encoding processes on this machine.")] = 1,
     chunk_steps: Annotated[int, typer.Option(help="Code steps per stored chunk.")] = 32,
     retry_failed: Annotated[bool, typer.Option(help="Retry items that failed before.")] = False,
+    keep_partial: Annotated[
+        bool,
+        typer.Option(
+            help="Store the frames of a truncated video that decoded (marked partial) "
+            "instead of recording it as a failure."
+        ),
+    ] = False,
     device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")] = "auto",
     report: JsonOpt = None,
 ) -> None:
@@ -75,14 +82,18 @@ def build(
             fps=fps,
             chunk_steps=chunk_steps,
             retry_failed=retry_failed,
+            keep_partial=keep_partial,
         )
     except CVError as e:
         _fail(e)
     typer.echo(
         f"{out}: {summary.encoded} encoded, {summary.skipped} already done, "
         f"{summary.failed} failed in this run; the store holds {summary.videos_in_store} "
-        f"videos and {summary.failures_in_store} failures"
+        f"videos ({len(summary.partial_in_store)} partial) and {summary.failures_in_store} "
+        "failures"
     )
+    for item in summary.partial_in_store:
+        typer.echo(f"  partial: {item}")
     _write_json(report, summary.__dict__)
 
 
@@ -108,6 +119,11 @@ def info(store: str, report: JsonOpt = None) -> None:
     )
     for failure in result["failures"]:
         typer.echo(f"  failed: {failure['id']}: {failure['reason']}")
+    for entry in result["partial"]:
+        typer.echo(
+            f"  partial: {entry['id']}: {entry['decoded_frames']} of "
+            f"{entry['declared_frames']} declared frames"
+        )
     _write_json(report, result)
 
 

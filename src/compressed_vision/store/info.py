@@ -36,6 +36,11 @@ def store_info(url: str, storage_options: dict | None = None) -> dict[str, Any]:
         "videos": len(entries),
         "failures": [{"key": k, **v} for k, v in store.failures().items()],
         "incomplete": store.incomplete(),
+        "partial": [
+            {k: e.attrs[k] for k in ("id", "source", "declared_frames", "decoded_frames")}
+            for e in entries
+            if e.attrs.get("partial")
+        ],
         "frames": sum(e.attrs["frames"] for e in entries),
         "hours": sum(e.attrs["frames"] / e.attrs["fps"] for e in entries) / 3600,
         "code_steps": sum(e.steps for e in entries),
@@ -88,5 +93,10 @@ def verify_store(
         "checked": len(entries),
         "damaged": damaged,
         "incomplete": store.incomplete(),
+        "partial": [
+            {k: e.attrs[k] for k in ("id", "source", "declared_frames", "decoded_frames")}
+            for e in entries
+            if e.attrs.get("partial")
+        ],
         "ok": not damaged,
     }

@@ -4,7 +4,7 @@ that readers require), or recording why it failed."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +16,7 @@ import zarr.codecs
 
 from ..codec.files import WINDOW, frames_to_tensor
 from ..codec.model import VideoCodec
-from ..errors import CVError, VideoError
+from ..errors import CVError, TruncatedVideo, VideoError
 from .layout import FAILURES, VIDEOS, code_dtype, hash_block
 from .manifest import Item
 from .sources import open_source
@@ -144,11 +144,19 @@ def write_chunks(
 
 @torch.no_grad()
 def encode_item(
-    root: zarr.Group, item: Item, codec: VideoCodec, device: torch.device, spec: BuildSpec
+    root: zarr.Group,
+    item: Item,
+    codec: VideoCodec,
+    device: torch.device,
+    spec: BuildSpec,
+    keep_partial: bool = False,
 ) -> str | None:
     """Encode one item into the store, streaming one encode window of frames at a time.
     Returns None on success, or the reason it failed (then recorded in the failure list, and
-    any partial group removed). Errors of the store itself (disk full, ...) propagate."""
+    any partial group removed). A video whose decoding stops early is such a failure; with
+    `keep_partial` its decoded frames are stored instead, the entry marked "partial" with
+    "declared_frames" and "decoded_frames". Errors of the store itself (disk full, ...)
+    propagate."""
     remove_node(root[VIDEOS], item.key)
     if item.error is not None:
         record_failure(root, item, item.error)
@@ -157,8 +165,17 @@ def encode_item(
     try:
         source = open_source(item, spec.size, spec.fps)
         writer = VideoWriter(root, item, codec.codebook_size, spec.chunk_steps)
-        chunks = source.chunks(window_frames(codec))
-        frames, height, width = write_chunks(writer, chunks, codec, device)
+        truncated: list[TruncatedVideo] = []
+
+        def chunks() -> Iterator[np.ndarray]:
+            try:
+                yield from source.chunks(window_frames(codec))
+            except TruncatedVideo as e:
+                if not keep_partial:
+                    raise
+                truncated.append(e)
+
+        frames, height, width = write_chunks(writer, chunks(), codec, device)
         if frames == 0:
             raise VideoError("no frames in the selected time range", item.source)
     except (CVError, av.error.FFmpegError) as e:
@@ -183,6 +200,8 @@ def encode_item(
         "label": label,
         "label_index": spec.classes.index(label) if label in spec.classes else -1,
     }
+    if truncated:
+        attrs.update(partial=True, declared_frames=truncated[0].declared, decoded_frames=frames)
     writer.finish(
         attrs, None if per_frame is None else _label_indices(per_frame, spec.frame_classes)
     )

@@ -2,7 +2,8 @@
 
 Frames are uint8 numpy arrays of shape (T, H, W, 3), RGB. Every error a user can cause
 (missing file, not a video, corrupt or truncated data, no frames) raises `VideoError`
-naming the file and the reason.
+naming the file and the reason; a file whose decoding stops early (a decode error, or fewer
+frames than its container declares) raises `TruncatedVideo`, with both counts.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from ..errors import VideoError
+from ..errors import TruncatedVideo, VideoError
 
 Size = int | tuple[int, int] | None
 
@@ -150,7 +151,8 @@ def iter_frames(
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         src_fps = float(stream.average_rate or stream.guessed_rate or 25)
-        emitted, index = 0, -1
+        emitted, index, ended = 0, -1, False
+        declared = int(stream.frames or 0)
         order = _seek_to(container, stream, path, start) if start > 0 else None
         try:
             for frame in container.decode(stream):
@@ -171,22 +173,44 @@ def iter_frames(
                     continue
                 yield _to_array(frame, size)
                 emitted += 1
+            else:
+                ended = True
         except av.error.FFmpegError as e:
-            raise VideoError(
-                f"corrupt or truncated video data after frame {index}: {e}", path
+            if index < 0:
+                raise VideoError(f"cannot decode its first frame ({e})", path) from e
+            raise TruncatedVideo(
+                f"corrupt or truncated: decoding failed after frame {index + 1} of "
+                f"{declared or 'an unknown number of'} declared frames ({e})",
+                path,
+                index + 1,
+                declared,
             ) from e
         if index < 0:
             raise VideoError("contains no video frames", path)
+        if ended and index + 1 < declared - 1:  # one frame of slack for edit lists
+            raise TruncatedVideo(
+                f"truncated: decoding stopped after frame {index + 1} of the {declared} "
+                "frames the container declares",
+                path,
+                index + 1,
+                declared,
+            )
 
 
 def iter_video_chunks(path: str | Path, chunk: int = 64, **sampling) -> Iterator[np.ndarray]:
-    """Yield (t, H, W, 3) uint8 chunks of at most `chunk` frames (see `iter_frames`)."""
+    """Yield (t, H, W, 3) uint8 chunks of at most `chunk` frames (see `iter_frames`). A
+    truncated video yields every frame decoded before `TruncatedVideo` is raised."""
     buf: list[np.ndarray] = []
-    for frame in iter_frames(path, **sampling):
-        buf.append(frame)
-        if len(buf) == chunk:
+    try:
+        for frame in iter_frames(path, **sampling):
+            buf.append(frame)
+            if len(buf) == chunk:
+                yield np.stack(buf)
+                buf = []
+    except TruncatedVideo:
+        if buf:
             yield np.stack(buf)
-            buf = []
+        raise
     if buf:
         yield np.stack(buf)
 
