@@ -50,7 +50,6 @@ VARIANTS: dict[str, dict] = {
     "w64-rvq": {"overrides": {"channels": 64, "quantizer": "rvq"}},
     "w64-msssim": {"overrides": {"channels": 64}, "ms_ssim": 0.02},
     "w32-dec64": {"overrides": {"channels": 32, "decoder_channels": 64}},
-    "w32-dec96": {"overrides": {"channels": 32, "decoder_channels": 96}},
 }
 
 
