@@ -10,19 +10,14 @@ import torch
 from torch.utils.data import Dataset
 
 from ..errors import VideoError
-from ..video.io import read_video
+from ..video.io import find_files, read_video
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".webm", ".mov", ".gif", ".m4v", ".mpg", ".mpeg", ".flv"}
 
 
 def find_videos(root: str | Path) -> list[Path]:
     """Every video file under `root` (recursive, by suffix), sorted."""
-    root = Path(root)
-    if root.is_file():
-        return [root]
-    if not root.is_dir():
-        raise VideoError("no such folder or file", root)
-    return sorted(p for p in root.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file())
+    return find_files(root, VIDEO_SUFFIXES)
 
 
 class VideoFolderClips(Dataset):

@@ -25,6 +25,7 @@ from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
 from ..errors import VideoError
+from .io import find_files
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 VAL_EVERY = 5  # about one photo in five is held out for validation
@@ -33,12 +34,7 @@ PHOTO_SIDE = 512  # photos are kept in memory with this shorter side (and half a
 
 def find_images(root: str | Path) -> list[Path]:
     """Every image file under `root` (recursive, by suffix), sorted."""
-    root = Path(root)
-    if root.is_file():
-        return [root]
-    if not root.is_dir():
-        raise VideoError("no such folder or file", root)
-    return sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    return find_files(root, IMAGE_SUFFIXES)
 
 
 def is_validation_photo(path: str | Path) -> bool:
