@@ -109,6 +109,9 @@ def test_cli_trains_on_photos_with_options_and_refuses_bad_ones(tmp_path):
     assert res.exit_code == 0, res.output
     assert "validation PSNR" in res.output and "photos" in res.output
     assert load_codec(out).config.quantizer == "fsq"
+    timed = base + ["--out", str(tmp_path / "t.safetensors"), "--minutes", "0.001"]
+    res = CliRunner().invoke(app, timed)
+    assert res.exit_code == 0 and "10 steps fit in 0.001 minutes" in res.output
     res = CliRunner().invoke(app, base + ["--option", "quantizer=pq"])
     assert res.exit_code == 2 and "quantizer must be" in res.output
     res = CliRunner().invoke(app, args + ["--steps", "3", "--lr", "1", "--resume"])
