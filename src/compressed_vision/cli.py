@@ -210,6 +210,9 @@ def codec_encode(
         int | None, typer.Option(help="Resize (cover + centre crop) to this square size.")
     ] = None,
     fps: Annotated[float | None, typer.Option(help="Resample to this frame rate.")] = None,
+    keep_partial: Annotated[
+        bool, typer.Option(help="Encode what decodes of a truncated video (marked partial).")
+    ] = False,
     device: DeviceOpt = "auto",
 ) -> None:
     """Encode a video file to codes, streaming (memory bounded by one encode window)."""
@@ -220,8 +223,14 @@ def codec_encode(
 
     dev = resolve_device(device)
     model = load_codec(codec, dev)
-    codes, meta = encode_file(model, video, dev, size=size, fps=fps)
+    codes, meta = encode_file(model, video, dev, size=size, fps=fps, keep_partial=keep_partial)
     save_code_file(out, codes, meta)
+    if meta.get("partial"):
+        typer.secho(
+            f"{video}: truncated: kept the {meta['decoded_frames']} frames that decoded of "
+            f"the {meta['declared_frames']} declared (marked partial in {out})",
+            fg="yellow",
+        )
     rates = rate_figures(codes, model.codebook_size, meta["frames"], meta["height"], meta["width"])
     typer.echo(
         f"{video}: {meta['frames']} frames of {meta['height']}x{meta['width']} -> codes "

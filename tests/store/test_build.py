@@ -261,3 +261,28 @@ def test_a_truncated_video_fails_or_is_kept_partial_and_marked(codec, tmp_path):
     assert entry.attrs["frames"] == partial["decoded_frames"]
     res = CliRunner().invoke(store_app, ["info", str(tmp_path / "p.zarr")])
     assert res.exit_code == 0 and "partial: cut/a.mp4" in res.output
+
+
+def test_codec_encode_and_long_encode_refuse_or_keep_a_truncated_video(codec, codec_path, tmp_path):
+    from compressed_vision.codec.files import encode_file
+    from compressed_vision.errors import TruncatedVideo
+    from compressed_vision.tasks.long_store import encode_long_file
+
+    cut = write_truncated(tmp_path / "cut.mp4")
+    with pytest.raises(TruncatedVideo, match="of the 60 frames the container declares"):
+        encode_file(codec, cut, torch.device("cpu"))
+    codes, meta = encode_file(codec, cut, torch.device("cpu"), keep_partial=True)
+    assert meta["partial"] and meta["declared_frames"] == 60
+    assert codes.shape[1] == -(-meta["decoded_frames"] // codec.config.temporal_factor)
+    with pytest.raises(TruncatedVideo):
+        encode_long_file(cut, codec, str(tmp_path / "l.zarr"), torch.device("cpu"), progress=False)
+    assert not CodeStore(str(tmp_path / "l.zarr")).entries()  # nothing half-written shows
+    entry = encode_long_file(
+        cut,
+        codec,
+        str(tmp_path / "l.zarr"),
+        torch.device("cpu"),
+        progress=False,
+        keep_partial=True,
+    )
+    assert entry.attrs["partial"] and entry.attrs["frames"] == meta["decoded_frames"]

@@ -9,8 +9,8 @@ import numpy as np
 import torch
 import zstandard
 
-from ..errors import CVError, VideoError
-from ..video.io import Size, iter_video_chunks, probe_video, write_video
+from ..errors import CVError, TruncatedVideo, VideoError
+from ..video.io import Size, iter_video_chunks, keep_partial_chunks, probe_video, write_video
 from .checkpoint import codec_fingerprint
 from .model import VideoCodec
 from .rate import compress_codes, decompress_codes
@@ -34,20 +34,27 @@ def encode_file(
     device: torch.device,
     size: Size = None,
     fps: float | None = None,
+    keep_partial: bool = False,
 ) -> tuple[torch.Tensor, dict]:
     """Streaming encode of a video file, one encode window of frames at a time (memory is
     bounded by the window; the codes equal a whole-clip encode's, since the encoder works
-    window by window either way). Returns codes (G, T', H', W') and metadata."""
+    window by window either way). Returns codes (G, T', H', W') and metadata. A truncated
+    video raises `TruncatedVideo`; with `keep_partial` its decoded frames are encoded and
+    the metadata says "partial", with the declared and decoded frame counts."""
     info = probe_video(path)
     step = WINDOW * codec.config.temporal_factor
     parts, frames, height, width = [], 0, 0, 0
-    for chunk in iter_video_chunks(path, chunk=step, size=size, fps=fps):
+    truncated: list[TruncatedVideo] = []
+    chunks = iter_video_chunks(path, chunk=step, size=size, fps=fps)
+    for chunk in keep_partial_chunks(chunks, keep_partial, truncated):
         try:
             parts.append(codec.encode(frames_to_tensor(chunk).to(device), WINDOW)[0].cpu())
         except CVError as e:
             raise VideoError(e.reason, path) from e
         frames += len(chunk)
         height, width = chunk.shape[1:3]
+    if not parts:
+        raise truncated[0] if truncated else VideoError("no frames to encode", path)
     meta = {
         "codebook_size": codec.codebook_size,
         "source": str(path),
@@ -57,6 +64,8 @@ def encode_file(
         "width": width,
         "codec": codec_fingerprint(codec),
     }
+    if truncated:
+        meta.update(partial=True, declared_frames=truncated[0].declared, decoded_frames=frames)
     return torch.cat(parts, dim=1), meta
 
 

@@ -4,7 +4,7 @@ that readers require), or recording why it failed."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,7 @@ import zarr.codecs
 from ..codec.files import WINDOW, frames_to_tensor
 from ..codec.model import VideoCodec
 from ..errors import CVError, TruncatedVideo, VideoError
+from ..video.io import keep_partial_chunks
 from .layout import FAILURES, VIDEOS, code_dtype, hash_block
 from .manifest import Item
 from .sources import open_source
@@ -166,16 +167,8 @@ def encode_item(
         source = open_source(item, spec.size, spec.fps)
         writer = VideoWriter(root, item, codec.codebook_size, spec.chunk_steps)
         truncated: list[TruncatedVideo] = []
-
-        def chunks() -> Iterator[np.ndarray]:
-            try:
-                yield from source.chunks(window_frames(codec))
-            except TruncatedVideo as e:
-                if not keep_partial:
-                    raise
-                truncated.append(e)
-
-        frames, height, width = write_chunks(writer, chunks(), codec, device)
+        chunks = keep_partial_chunks(source.chunks(window_frames(codec)), keep_partial, truncated)
+        frames, height, width = write_chunks(writer, chunks, codec, device)
         if frames == 0:
             raise VideoError("no frames in the selected time range", item.source)
     except (CVError, av.error.FFmpegError) as e:

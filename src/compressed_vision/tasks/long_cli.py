@@ -66,6 +66,9 @@ def encode(
     out: Annotated[str, typer.Option(help="The store: a path or an fsspec URL.")],
     size: Annotated[int | None, typer.Option(help="Resize (cover + centre crop).")] = None,
     fps: Annotated[float | None, typer.Option(help="Resample to this frame rate.")] = None,
+    keep_partial: Annotated[
+        bool, typer.Option(help="Store what decodes of a truncated video (marked partial).")
+    ] = False,
     device: DeviceOpt = "auto",
 ) -> None:
     """Stream one long video into a store, one encode window at a time (flat memory), with
@@ -75,5 +78,12 @@ def encode(
     from .long_store import encode_long_file
 
     dev = resolve_device(device)
-    entry = encode_long_file(video, load_codec(codec, dev), out, dev, size, fps)
+    model = load_codec(codec, dev)
+    entry = encode_long_file(video, model, out, dev, size, fps, keep_partial=keep_partial)
     typer.echo(f"stored {entry.key}: {entry.attrs['frames']} frames, {entry.steps} code steps")
+    if entry.attrs.get("partial"):
+        typer.secho(
+            f"{video}: truncated: {entry.attrs['decoded_frames']} of the "
+            f"{entry.attrs['declared_frames']} declared frames decoded (marked partial)",
+            fg="yellow",
+        )

@@ -18,13 +18,13 @@ import torch
 from tqdm.auto import tqdm
 
 from ..codec.model import VideoCodec
-from ..errors import VideoError
+from ..errors import TruncatedVideo, VideoError
 from ..store.build import prepare_root
 from ..store.manifest import Item
 from ..store.reader import CodeStore, VideoEntry
 from ..store.sources import open_source
 from ..store.writer import BuildSpec, VideoWriter, window_frames, write_chunks
-from ..video.io import probe_video
+from ..video.io import keep_partial_chunks, probe_video
 from ..video.walking_tour import TourConfig, WalkingTour
 
 
@@ -39,17 +39,23 @@ def stream_into_store(
     frame_labels: np.ndarray | None = None,
     total: int | None = None,
     progress: bool = True,
+    keep_partial: bool = False,
 ) -> VideoEntry:
     """Encode `chunks` ((t, H, W, 3) uint8, each `window_frames(codec)` long but the last) into
-    `videos/<item.key>` of the store at `out`; the entry becomes visible when complete."""
+    `videos/<item.key>` of the store at `out`; the entry becomes visible when complete. With
+    `keep_partial` a truncated video is stored as far as it decodes, marked partial."""
     codec = codec.to(device).eval()
     root = prepare_root(out, codec, spec)
     writer = VideoWriter(root, item, codec.codebook_size, spec.chunk_steps)
+    truncated: list[TruncatedVideo] = []
+    chunks = keep_partial_chunks(iter(chunks), keep_partial, truncated)
     with tqdm(total=total, unit="frame", desc=f"encode {item.id}", disable=not progress) as bar:
         frames, height, width = write_chunks(writer, chunks, codec, device, bar.update)
     if frames == 0:
         raise VideoError("no frames to encode", item.source)
     base = {"frames": frames, "height": int(height), "width": int(width), "label": None}
+    if truncated:
+        base.update(partial=True, declared_frames=truncated[0].declared, decoded_frames=frames)
     writer.finish({**base, "label_index": -1, **attrs}, frame_labels)
     return next(e for e in CodeStore(out).entries() if e.key == item.key)
 
@@ -112,9 +118,10 @@ def encode_long_file(
     fps: float | None = None,
     chunk_steps: int = 32,
     progress: bool = True,
+    keep_partial: bool = False,
 ) -> VideoEntry:
     """Encode one (long) video file into the store at `out`, streamed, with the time left;
-    the key is the file's name."""
+    the key is the file's name (see `stream_into_store` for `keep_partial`)."""
     path = Path(path)
     info = probe_video(path)
     total = round(info.duration * (fps or info.fps)) or info.frames or None
@@ -129,5 +136,5 @@ def encode_long_file(
     spec = BuildSpec(size=size, fps=fps, chunk_steps=chunk_steps)
     chunks = source.chunks(window_frames(codec))
     return stream_into_store(
-        out, item, chunks, codec, device, spec, attrs, total=total, progress=progress
+        out, item, chunks, codec, device, spec, attrs, None, total, progress, keep_partial
     )

@@ -226,6 +226,19 @@ def iter_video_chunks(path: str | Path, chunk: int = 64, **sampling) -> Iterator
         yield np.stack(buf)
 
 
+def keep_partial_chunks(
+    chunks: Iterator[np.ndarray], keep_partial: bool, truncated: list[TruncatedVideo]
+) -> Iterator[np.ndarray]:
+    """`chunks` (of `iter_video_chunks`); with `keep_partial`, a truncated video ends them
+    quietly after its decoded frames, the `TruncatedVideo` appended to `truncated`."""
+    try:
+        yield from chunks
+    except TruncatedVideo as e:
+        if not keep_partial:
+            raise
+        truncated.append(e)
+
+
 def read_video(path: str | Path, **sampling) -> np.ndarray:
     """Read sampled frames into one (T, H, W, 3) uint8 array (see `iter_frames`)."""
     frames = list(iter_frames(path, **sampling))
