@@ -32,9 +32,16 @@ train)
   export PYTHONPATH="$PWD/src:/tmp/site" PYTHONUNBUFFERED=1
   out=${OUT:-runs/gpu}
   mkdir -p "$out"
-  nvidia-smi -L | tee "$out/device.txt"
-  python3 -m compressed_vision.cli codec train "$@" --minutes "$minutes" --device cuda --amp \
-    --out "$out/codec.safetensors" 2>&1 | tee "$out/train.log"
+  device=${DEVICE:-cuda}  # DEVICE=cpu rehearses the script here
+  if [ "$device" = cuda ]; then
+    nvidia-smi -L | tee "$out/device.txt"
+    amp=--amp
+  else
+    amp=--no-amp
+  fi
+  python3 -c "import torch; print('torch', torch.__version__)"
+  python3 -m compressed_vision.cli codec train "$@" --minutes "$minutes" --device "$device" \
+    $amp --out "$out/codec.safetensors" 2>&1 | tee "$out/train.log"
   ;;
 *)
   sed -n 2,16p "$0"
