@@ -162,8 +162,9 @@ def test_the_zoo_reproduces_a_codec_stage_by_stage(tmp_path, monkeypatch):
     entry = zoo.ShippedCodec("toy", "codec_toy.safetensors", (stage, stage), {"CR": 48}, "x")
     monkeypatch.setitem(zoo.ZOO, "toy", entry)
     last = zoo.reproduce("toy", tmp_path / "w", tmp_path / "data", export=tmp_path / "pkg")
-    assert last.name == "toy-stage2.safetensors"
-    state = json.loads(last.with_name(last.name + ".log.json").read_text())[-1]
+    assert last.name == "toy-stage2.f16.safetensors"
+    log = tmp_path / "w" / "toy-stage2.safetensors.log.json"
+    state = json.loads(log.read_text())[-1]
     assert "val_psnr/a.mp4" in state  # {data} was filled in
     exported = load_codec(tmp_path / "pkg" / "codec_toy.safetensors")
     assert exported.config == load_codec(last).config

@@ -3,6 +3,7 @@ reproduce` and `make weights` rerun them) and their measured figures."""
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -79,22 +80,24 @@ def reproduce(
     export: str | Path | None = None,
 ) -> Path:
     """Train shipped codec `name` again, stage by stage (checkpoints under `out_dir`; with
-    `resume`, a killed stage continues); export the result as float16 to `export` (a
-    folder) if given. Returns the last stage's checkpoint."""
+    `resume`, a killed stage continues). Each stage is kept as float16, as it ships, and the
+    next stage starts from that; the last is copied into `export` (a folder) if given.
+    Returns the last stage's float16 file."""
     if name not in ZOO:
         raise ValueError(f"no shipped codec {name!r}; choose from {sorted(ZOO)}")
     out = Path(out_dir)
-    previous: Path | None = None
+    shipped: Path | None = None  # the previous stage as it ships: float16
     for i, stage in enumerate(ZOO[name].stages):
         recipe = resolve(stage, data_root)
-        if previous is not None:
-            recipe = replace(recipe, init=str(previous))
+        if shipped is not None:
+            recipe = replace(recipe, init=str(shipped))
         path = out / f"{name}-stage{i + 1}.safetensors"
         run_recipe(recipe, path, device or torch.device("cpu"), resume or path.exists())
-        previous = path
+        shipped = save_codec(path.with_suffix(".f16.safetensors"), load_codec(path), half=True)
     if export is not None:
-        save_codec(Path(export) / ZOO[name].file, load_codec(previous), half=True)
-    return previous
+        Path(export).mkdir(parents=True, exist_ok=True)
+        shutil.copy(shipped, Path(export) / ZOO[name].file)
+    return shipped
 
 
 def zoo_table() -> str:
