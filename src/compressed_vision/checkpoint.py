@@ -53,14 +53,19 @@ def load_checkpoint(
     meta = read_metadata(path)
     if meta["kind"] != kind:
         raise CheckpointError(f"is a {meta['kind']!r} checkpoint, expected {kind!r}", path)
-    if int(meta.get("version", 0)) != FORMAT_VERSION:
+    try:
+        version, config = int(meta.get("version", 0)), json.loads(meta["config"])
+    except ValueError as e:
+        raise CheckpointError(f"corrupt checkpoint metadata ({e})", path) from e
+    if version != FORMAT_VERSION:
         raise CheckpointError(
-            f"checkpoint format version {meta.get('version')} is not supported "
+            f"checkpoint format version {version} is not supported "
             f"(this release reads version {FORMAT_VERSION})",
             path,
         )
-    state = load_file(str(path), device=str(map_location))
-    return state, json.loads(meta["config"])
+    if not isinstance(config, dict):
+        raise CheckpointError("corrupt checkpoint metadata (the config is not a JSON object)", path)
+    return load_file(str(path), device=str(map_location)), config
 
 
 def save_training_state(

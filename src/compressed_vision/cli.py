@@ -255,7 +255,7 @@ def codec_decode(
 
     dev = resolve_device(device)
     values, meta = load_code_file(codes)
-    decode_to_file(load_codec(codec, dev), values, meta, out, dev)
+    decode_to_file(load_codec(codec, dev), values, meta, out, dev, path=codes)
     typer.echo(f"wrote {out}")
 
 

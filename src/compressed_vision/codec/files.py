@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -80,26 +81,74 @@ def save_code_file(path: str | Path, codes: torch.Tensor, meta: dict) -> Path:
     return path
 
 
+# The metadata decoding needs, with its types (all positive).
+META_TYPES = {"codebook_size": int, "fps": (int, float), "frames": int, "height": int, "width": int}
+
+
 def load_code_file(path: str | Path) -> tuple[torch.Tensor, dict]:
+    """The codes (G, T', H', W') and metadata of a code file written by `save_code_file`;
+    anything else (missing, truncated, not such an .npz, codes that do not fit their own
+    metadata) is a `CVError` naming the file and the reason."""
     path = Path(path)
+    if not path.is_file():
+        raise CVError("no such code file", path)
+    not_ours = "not a code file written by `cvis codec encode`"
+    if not zipfile.is_zipfile(path):
+        raise CVError(f"{not_ours} (not a whole .npz archive: another format, or truncated)", path)
     try:
-        with np.load(path) as data:
-            meta = json.loads(str(data["meta"]))
-            shape = tuple(int(x) for x in data["shape"])
-            codes = decompress_codes(data["zstd"].tobytes(), shape, meta["codebook_size"])
-    except (OSError, KeyError, ValueError, zstandard.ZstdError) as e:
-        raise CVError(f"not a code file written by `cvis codec encode` ({e})", path) from e
+        with np.load(path) as data:  # allow_pickle=False: pickled data is refused, not run
+            arrays = {key: data[key] for key in ("zstd", "shape", "meta")}
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as e:
+        raise CVError(f"{not_ours} ({e})", path) from e
+    try:
+        codes, meta = _parse_code_file(**arrays)
+    except (ValueError, zstandard.ZstdError) as e:
+        raise CVError(f"corrupt code file: {e}", path) from e
     return torch.from_numpy(codes), meta
 
 
+def _parse_code_file(
+    zstd: np.ndarray, shape: np.ndarray, meta: np.ndarray
+) -> tuple[np.ndarray, dict]:
+    """The arrays of a code file -> (codes, metadata); ValueError for anything inconsistent."""
+    if zstd.dtype != np.uint8 or zstd.ndim != 1:
+        raise ValueError(f"'zstd' holds {zstd.dtype} {zstd.shape}, not the zstd bytes")
+    if shape.dtype.kind not in "iu" or shape.shape != (4,) or (shape < 1).any():
+        raise ValueError(f"'shape' is {shape.dtype} {shape.tolist()}, not (G, T', H', W')")
+    info = json.loads(str(meta)) if meta.dtype.kind == "U" and meta.ndim == 0 else None
+    if not isinstance(info, dict):
+        raise ValueError("'meta' is not a JSON object")
+    for key, kind in META_TYPES.items():
+        value = info.get(key)
+        if isinstance(value, bool) or not isinstance(value, kind) or value <= 0:
+            raise ValueError(f"meta {key!r} is {value!r}, not a positive number")
+    k = info["codebook_size"]
+    codes = decompress_codes(zstd.tobytes(), tuple(int(n) for n in shape), k)
+    if codes.max() >= k:
+        raise ValueError(f"index {codes.max()} is not below the codebook size {k}")
+    return codes, info
+
+
 def decode_to_file(
-    codec: VideoCodec, codes: torch.Tensor, meta: dict, out: str | Path, device: torch.device
+    codec: VideoCodec,
+    codes: torch.Tensor,
+    meta: dict,
+    out: str | Path,
+    device: torch.device,
+    path: str | Path | None = None,
 ) -> Path:
-    """Decode codes (G, T', H', W') to an H.264 mp4 at the source's size and rate."""
+    """Decode codes (G, T', H', W') to an H.264 mp4 at the source's size and rate; codes the
+    codec cannot take are a `CVError` naming `path` (their code file; default: their video)."""
+    where = path or meta.get("source")
     if meta.get("codec") not in (None, codec_fingerprint(codec)):
+        raise CVError("these codes were written by a different codec (fingerprint mismatch)", where)
+    have = (int(codes.shape[0]), meta["codebook_size"])
+    need = (codec.num_codebooks, codec.codebook_size)
+    if have != need:
         raise CVError(
-            "these codes were written by a different codec (fingerprint mismatch)",
-            meta.get("source"),
+            f"codes of {have[0]} codebooks of {have[1]} entries: the codec takes {need[0]} "
+            f"codebooks of {need[1]}",
+            where,
         )
     video = codec.decode(codes[None].to(device))[
         :, :, : meta["frames"], : meta["height"], : meta["width"]

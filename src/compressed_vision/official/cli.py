@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ..errors import CVError
+from ..cli_util import friendly_errors
 
 official_app = typer.Typer(
     help="Use the official Compressed Vision (Wiles et al. 2022) JAX/Haiku checkpoints.",
@@ -21,6 +21,7 @@ def _group() -> None:
 
 
 @official_app.command("convert")
+@friendly_errors
 def convert(
     src: Annotated[Path, typer.Argument(metavar="FILE.pkl", help="An official checkpoint.")],
     out: Annotated[Path, typer.Argument(metavar="OUT.safetensors", help="Where to write.")],
@@ -31,12 +32,8 @@ def convert(
     """
     from .load import convert_official, load_official
 
-    try:
-        written = convert_official(src, out)
-        model = load_official(written)
-    except CVError as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(code=1) from None
+    written = convert_official(src, out)
+    model = load_official(written)
     aug = model.augmentation_type
     typer.echo(
         f"wrote {written} ({written.stat().st_size / 2**20:.1f} MiB): "

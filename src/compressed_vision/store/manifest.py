@@ -7,11 +7,17 @@
   optionally split). The video is looked up by file name anywhere under `root`: first
   `{youtube_id}_{time_start:06d}_{time_end:06d}.mp4`, an already trimmed clip that is used
   whole; else `{youtube_id}.mp4`, the full video, trimmed to [time_start, time_end) seconds.
-  A row with an empty label or no video file becomes a failure of that item.
+  A row with an empty label, bad times (time_end <= time_start) or no video file becomes a
+  failure of that item.
 - `coin_manifest`: a JSON {"database": {id: {"class": ..., "subset": ..., "annotation":
   [{"segment": [start_s, end_s], "label": ...}, ...]}}} (the COIN layout); the video is
-  `{id}.<any extension>` under `root`; the segments give per-frame labels.
+  `{id}.<any extension>` under `root`; the segments give per-frame labels. A malformed entry
+  (or a segment that ends before it starts) or a missing video becomes a failure of that item.
 - `synthetic_manifest`: the procedural dataset of `video.synthetic`, so no files are needed.
+
+A duplicate id with different entries becomes a failure of that id; a `split` that no video
+of the file has, a CSV without the columns, or a JSON without a database (or with a key given
+twice) is a `CVError`.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import json
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from ..errors import CVError
@@ -69,11 +76,14 @@ def make_manifest(
     classes: tuple[str, ...] | None = None,
     frame_classes: tuple[str, ...] | None = None,
 ) -> Manifest:
-    """Sort by id, keep the first of duplicate ids, and collect the class names (sorted)
-    unless given."""
+    """Sort by id, keep one of identical duplicates (a duplicate id with different entries is
+    a failure of that id), and collect the class names (sorted) unless given."""
     unique: dict[str, Item] = {}
     for item in items:
-        unique.setdefault(item.id, item)
+        kept = unique.setdefault(item.id, item)
+        if kept != item:
+            error = f"duplicate id {item.id!r} with different entries in the {description}"
+            unique[item.id] = Item(item.id, kept.source, error=error)
     ordered = tuple(sorted(unique.values(), key=lambda i: i.id))
     if classes is None:
         classes = tuple(sorted({i.label for i in ordered if i.label is not None}))
@@ -126,14 +136,15 @@ def kinetics_manifest(csv_path: str | Path, root: str | Path, split: str | None 
     need = {"label", "youtube_id", "time_start", "time_end"}
     if not rows or not need <= set(rows[0]):
         raise CVError(f"a Kinetics CSV needs the columns {sorted(need)}", csv_path)
+    _need_split(split, {row.get("split") for row in rows}, csv_path)
     items = []
     for line, row in enumerate(rows, start=2):
         if split is not None and row.get("split") != split:
             continue
-        yid = row["youtube_id"].strip()
+        yid = (row["youtube_id"] or "").strip()  # None: a short row
         try:
             start, end = float(row["time_start"]), float(row["time_end"])
-        except ValueError:
+        except (TypeError, ValueError):
             items.append(Item(yid, "", error=f"{csv_path} line {line}: bad time_start/time_end"))
             continue
         item_id = f"{yid}_{int(start):06d}_{int(end):06d}"
@@ -142,10 +153,10 @@ def kinetics_manifest(csv_path: str | Path, root: str | Path, split: str | None 
         clip, full = by_name.get(f"{item_id}.mp4"), by_name.get(f"{yid}.mp4")
         if label is None:
             error = f"label missing in the CSV ({csv_path} line {line})"
+        elif end <= start:
+            error = f"time_end <= time_start ({csv_path} line {line})"
         elif clip is None and full is None:
             error = f"video file not found under {root} (looked for {item_id}.mp4 and {yid}.mp4)"
-        elif clip is None and end <= start:
-            error = f"time_end <= time_start ({csv_path} line {line})"
         else:
             error = None
         if error is not None or clip is not None:
@@ -160,36 +171,79 @@ def coin_manifest(json_path: str | Path, root: str | Path, split: str | None = N
     """A COIN-style JSON of annotated segments per video (see the module docstring)."""
     json_path, root = Path(json_path), _need_dir(root)
     try:
-        database = json.loads(Path(json_path).read_text())["database"]
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise CVError(f"not a COIN-style JSON with a 'database' ({e})", json_path) from e
+        doc = json.loads(json_path.read_text(), object_pairs_hook=_unique_keys)
+    except (OSError, ValueError) as e:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise CVError(f"cannot read the JSON ({e})", json_path) from e
+    database = doc.get("database") if isinstance(doc, dict) else None
+    if not isinstance(database, dict):
+        raise CVError("not a COIN-style JSON: no 'database' object of videos by id", json_path)
+    subsets = {vid: _subset(entry) for vid, entry in database.items()}
+    _need_split(split, set(subsets.values()), json_path)
     by_stem: dict[str, Path] = {}
     for path in _walk(root):
         by_stem.setdefault(path.stem, path)
     items = []
     for vid, entry in database.items():
-        if split is not None and entry.get("subset") != split:
+        if split is not None and subsets[vid] != split:
             continue
         try:
-            segments = tuple(
-                (float(a["segment"][0]), float(a["segment"][1]), str(a["label"]))
-                for a in entry.get("annotation", [])
-            )
-        except (KeyError, IndexError, TypeError, ValueError):
-            items.append(Item(vid, "", error=f"{json_path}: bad annotation for video {vid}"))
+            label, segments = _coin_entry(entry)
+        except (KeyError, IndexError, TypeError, ValueError) as e:
+            items.append(Item(vid, "", error=f"{json_path}: bad entry for video {vid} ({e})"))
             continue
         path = by_stem.get(vid)
         items.append(
             Item(
                 vid,
                 str(path or root / vid),
-                label=entry.get("class"),
+                label=label,
                 segments=segments,
-                split=entry.get("subset"),
+                split=subsets[vid],
                 error=None if path else f"video file not found under {root} (looked for {vid}.*)",
             )
         )
     return make_manifest(items, f"coin json {json_path}")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object -> dict; ValueError for a key given twice (json keeps the last silently)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"the key {key!r} appears twice")
+        out[key] = value
+    return out
+
+
+def _subset(entry: Any) -> str | None:
+    """A COIN entry's split (its "subset") when it has one, a string."""
+    subset = entry.get("subset") if isinstance(entry, dict) else None
+    return subset if isinstance(subset, str) else None
+
+
+def _coin_entry(entry: Any) -> tuple[str | None, tuple[Segment, ...]]:
+    """A COIN database entry -> (class, segments); TypeError/ValueError (or KeyError,
+    IndexError) for an entry, class or segment that is malformed."""
+    if not isinstance(entry, dict):
+        raise TypeError(f"the entry is not an object but {entry!r}")
+    label = entry.get("class")
+    if label is not None and not isinstance(label, str):
+        raise TypeError(f"class {label!r} is not a string")
+    segments = tuple(
+        (float(a["segment"][0]), float(a["segment"][1]), str(a["label"]))
+        for a in entry.get("annotation", [])
+    )
+    for start, end, _ in segments:
+        if end < start:
+            raise ValueError(f"segment [{start}, {end}] ends before it starts")
+    return label, segments
+
+
+def _need_split(split: str | None, splits: set[str | None], path: Path) -> None:
+    """Refuse a split that no row/entry of the file has (it would make an empty store)."""
+    if split is not None and split not in splits:
+        found = ", ".join(sorted(s for s in splits if isinstance(s, str))) or "none"
+        raise CVError(f"no videos of split {split!r} (its splits: {found})", path)
 
 
 def synthetic_source(cfg: SyntheticConfig, index: int) -> str:

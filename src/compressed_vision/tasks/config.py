@@ -7,7 +7,8 @@ import json
 import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Any, get_args, get_origin, get_type_hints
 
 from ..errors import CVError
 
@@ -94,6 +95,9 @@ class TaskConfig:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
 
+FIELD_TYPES = {f.name: f.type for f in fields(TaskConfig)}  # as written: "str | None"
+
+
 def read_config_file(path: str | Path) -> dict[str, Any]:
     """A JSON (.json) or TOML (.toml) file of TaskConfig fields."""
     path = Path(path)
@@ -106,10 +110,29 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
         raise CVError(f"cannot read the config ({e})", path) from e
     if not isinstance(data, dict):
         raise CVError("a config file holds a table/object of settings", path)
-    unknown = set(data) - {f.name for f in fields(TaskConfig)}
+    unknown = set(data) - set(FIELD_TYPES)
     if unknown:
         raise CVError(f"unknown settings {sorted(unknown)}", path)
+    hints = get_type_hints(TaskConfig)
+    for key, value in data.items():
+        if not _fits(value, hints[key]):
+            raise CVError(f"{key} = {value!r} is not of type {FIELD_TYPES[key]}", path)
     return data
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether a value read from a config file has the field's type (an int passes as a
+    float; a bool is not a number; a list passes as a tuple)."""
+    if isinstance(hint, UnionType):
+        return any(_fits(value, h) for h in get_args(hint))
+    if hint is type(None):
+        return value is None
+    origin = get_origin(hint) or hint
+    if isinstance(value, bool) and origin is not bool:
+        return False
+    if origin is tuple:
+        return isinstance(value, (list, tuple)) and all(_fits(v, get_args(hint)[0]) for v in value)
+    return isinstance(value, (int, float) if origin is float else origin)
 
 
 def load_config(path: str | Path | None = None, **overrides: Any) -> TaskConfig:
@@ -120,3 +143,7 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> TaskConfig:
         return TaskConfig(**data)
     except TypeError as e:
         raise CVError(f"bad settings: {e}", path) from e
+    except CVError as e:
+        if path is None:
+            raise
+        raise CVError(e.reason, path) from e
