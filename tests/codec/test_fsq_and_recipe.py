@@ -169,3 +169,14 @@ def test_the_zoo_reproduces_a_codec_stage_by_stage(tmp_path, monkeypatch):
     exported = load_codec(tmp_path / "pkg" / "codec_toy.safetensors")
     assert exported.config == load_codec(last).config
     assert "toy" in zoo.zoo_table() and "cr240" in zoo.zoo_table()
+
+
+def test_amp_trains_in_bfloat16_on_the_cpu():
+    from compressed_vision.runtime import autocast
+
+    codec = VideoCodec(preset("tiny", channels=8)).train()
+    with autocast(torch.device("cpu"), True):
+        out = codec(torch.rand(1, 3, 2, 16, 16))
+    assert out.reconstruction.dtype == torch.bfloat16
+    with autocast(torch.device("cpu"), False):
+        assert codec(torch.rand(1, 3, 2, 16, 16)).reconstruction.dtype == torch.float32

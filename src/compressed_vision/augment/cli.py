@@ -65,7 +65,9 @@ def train_cmd(
     ] = 500,
     seed: int = 0,
     device: DeviceOpt = "auto",
-    amp: Annotated[bool, typer.Option(help="bfloat16 autocast on CUDA.")] = False,
+    amp: Annotated[
+        bool, typer.Option(help="bfloat16 autocast (CUDA, or a CPU with native bfloat16).")
+    ] = False,
 ) -> None:
     """Train an augmenter for a codec: targets are the codec's latents of the transformed
     clips, plus a loss on the decoded pixels."""

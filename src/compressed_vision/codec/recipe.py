@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from ..runtime import autocast
 from ..train_loop import LoopConfig, infinite_batches, make_optimizer, to_device
 from .config import CodecConfig, preset
 from .data import training_clips
@@ -90,9 +91,12 @@ def run_recipe(
     )
 
 
-def seconds_per_step(recipe: CodecRecipe, device: torch.device, probe: int = 6) -> float:
+def seconds_per_step(
+    recipe: CodecRecipe, device: torch.device, probe: int = 6, amp: bool = False
+) -> float:
     """Seconds one training step of `recipe` takes here (data included; the mean after two
-    warm-up steps): CPU time of this process on the CPU, wall time on an accelerator."""
+    warm-up steps; `amp`: under bfloat16 autocast): CPU time of this process on the CPU,
+    wall time on an accelerator."""
     train_set, _ = training_clips(
         list(recipe.data), recipe.frames, recipe.size, recipe.crop, recipe.seed, []
     )
@@ -111,13 +115,17 @@ def seconds_per_step(recipe: CodecRecipe, device: torch.device, probe: int = 6) 
     for i in range(probe):
         if i == 2:
             start = clock()
-        loss, _ = codec_step(codec, to_device(next(batches), device), recipe.ms_ssim)
+        with autocast(device, amp):
+            loss, _ = codec_step(codec, to_device(next(batches), device), recipe.ms_ssim)
         opt.zero_grad()
         loss.backward()
         opt.step()
     return (clock() - start) / (probe - 2)
 
 
-def fit_steps(recipe: CodecRecipe, device: torch.device, minutes: float) -> CodecRecipe:
+def fit_steps(
+    recipe: CodecRecipe, device: torch.device, minutes: float, amp: bool = False
+) -> CodecRecipe:
     """The recipe with as many steps as fit in `minutes` here (see `seconds_per_step`)."""
-    return replace(recipe, steps=max(10, int(minutes * 60 / seconds_per_step(recipe, device))))
+    per_step = seconds_per_step(recipe, device, amp=amp)
+    return replace(recipe, steps=max(10, int(minutes * 60 / per_step)))

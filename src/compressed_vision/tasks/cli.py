@@ -55,7 +55,9 @@ def train_command(
     resume: Annotated[bool | None, Opt(help="Continue the run saved in --out.")] = None,
     seed: int | None = None,
     device: Annotated[str | None, Opt(help="cpu, cuda, cuda:N or auto.")] = None,
-    amp: Annotated[bool | None, Opt(help="bfloat16 autocast on CUDA.")] = None,
+    amp: Annotated[
+        bool | None, Opt(help="bfloat16 autocast (CUDA, or a CPU with native bfloat16).")
+    ] = None,
 ) -> None:
     """Train a classifier on codes or pixels, then score it on the held-out split.
     Under torchrun each process takes its share of the global batch."""

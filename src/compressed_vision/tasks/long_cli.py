@@ -36,7 +36,9 @@ def demo(
     ] = None,
     seed: int = 0,
     device: DeviceOpt = "auto",
-    amp: Annotated[bool, typer.Option(help="bfloat16 autocast on CUDA.")] = False,
+    amp: Annotated[
+        bool, typer.Option(help="bfloat16 autocast (CUDA, or a CPU with native bfloat16).")
+    ] = False,
 ) -> None:
     """Generate a training tour and a test tour (same world, other routes), encode them, train
     a long-context and a short-window model, evaluate; writes long_demo.{md,json,png}."""
