@@ -92,8 +92,12 @@ def _load_pyramid(path: Path, min_side: int) -> list[torch.Tensor] | None:
     return levels
 
 
-def _homography(cx, cy, half, angle, px, py, aspect) -> torch.Tensor:
-    """3x3 map from output coordinates in [-1, 1] to the photo's normalised coordinates."""
+def _homography(
+    cx: float, cy: float, half: float, angle: float, px: float, py: float, aspect: float
+) -> torch.Tensor:
+    """3x3 map from output coordinates in [-1, 1] to the photo's normalised coordinates: a
+    view of half-side `half` centred at (cx, cy), rolled by `angle` (radians), with the
+    perspective terms (px, py)."""
     cos, sin = math.cos(angle), math.sin(angle)
     # rotate and scale the view square, then place its centre; the x axis of grid_sample's
     # normalised photo coordinates spans the width, so divide x extents by the aspect
