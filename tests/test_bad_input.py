@@ -113,6 +113,18 @@ def truncated(good: Path, out: Path) -> Path:
     return out
 
 
+def unknown_compression(good: Path, out: Path) -> Path:
+    """The archive's directory says its members use a compression method (99, AES) that
+    zipfile cannot read (found by `benchmarks/fuzz.py`)."""
+    data = bytearray(good.read_bytes())
+    at = data.find(b"PK\x01\x02")  # each central directory entry; the method at +10
+    while at >= 0:
+        data[at + 10 : at + 12] = (99).to_bytes(2, "little")
+        at = data.find(b"PK\x01\x02", at + 4)
+    out.write_bytes(bytes(data))
+    return out
+
+
 def text_file(out: Path) -> Path:
     out.write_text("label,youtube_id\nnot,codes\n")
     return out
@@ -167,6 +179,10 @@ CODE_FILE_CASES = {
         "allow_pickle",
     ),
     "truncated file": (lambda c, g, p: truncated(g, p), "truncated"),
+    "an unknown compression method": (
+        lambda c, g, p: unknown_compression(g, p),
+        "compression method is not supported",
+    ),
     "text file": (lambda c, g, p: text_file(p), "not a whole .npz archive"),
     "missing file": (lambda c, g, p: p, "no such code file"),
     "codes of another codec": (

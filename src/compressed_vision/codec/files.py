@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -98,8 +99,11 @@ def load_code_file(path: str | Path) -> tuple[torch.Tensor, dict]:
     try:
         with np.load(path) as data:  # allow_pickle=False: pickled data is refused, not run
             arrays = {key: data[key] for key in ("zstd", "shape", "meta")}
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as e:
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
         raise CVError(f"{not_ours} ({e})", path) from e
+    except (RuntimeError, MemoryError) as e:  # an unknown compression method, "encrypted",
+        # or a damaged array header that asks for more memory than there is
+        raise CVError(f"{not_ours} ({type(e).__name__}: {e})", path) from e
     try:
         codes, meta = _parse_code_file(**arrays)
     except (ValueError, zstandard.ZstdError) as e:

@@ -33,7 +33,7 @@ from ..codec.model import VideoCodec
 from ..errors import CVError
 from .layout import FAILURES, FORMAT, VERSION, VIDEOS, is_memory, open_root
 from .manifest import Item, Manifest
-from .reader import CodeStore
+from .reader import CodeStore, open_store_root
 from .writer import BuildSpec, encode_item
 
 ItemHook = Callable[[Item, str | None], None]
@@ -76,7 +76,7 @@ def prepare_root(
     fs, path = fsspec.core.url_to_fs(url, **(storage_options or {}))
     if fs.isdir(path) and fs.ls(path) and not fs.exists(f"{path.rstrip('/')}/zarr.json"):
         raise CVError("exists, is not empty and is not a code store: choose another --out", url)
-    root = open_root(url, "a", storage_options)
+    root = open_store_root(url, "a", storage_options)
     expected, found = root_attrs(codec, spec), root.attrs.asdict()
     if not found:
         root.update_attributes(expected)

@@ -24,7 +24,10 @@ import torch
 from torch.utils.data import Dataset
 
 from ..codec.model import VideoCodec
+from ..errors import CVError
 from .reader import CodeStore
+
+SHAPE = ("frames", "height", "width")
 
 
 class _CodeWindows(Dataset):
@@ -48,6 +51,8 @@ class _CodeWindows(Dataset):
         self.lengths = np.array([e.steps for e in entries], dtype=np.int64)
         self.labels = np.array([e.label_index for e in entries], dtype=np.int64)
         self.frames = np.array([e.attrs["frames"] for e in entries], dtype=np.int64)
+        cfg = self.store.codec_config
+        self.shapes = [cfg.code_shape(*(e.attrs[k] for k in SHAPE)) for e in entries]
         self.per_frame = bool(self.store.frame_classes)
         self.temporal_factor = self.store.codec_config.temporal_factor
 
@@ -63,7 +68,14 @@ class _CodeWindows(Dataset):
     def window(self, v: int, start: int) -> dict:
         """The window of `steps` code steps of video `v` from step `start`."""
         codes = self.store.read(self.keys[v], start, start + self.steps)
-        valid = codes.shape[1]
+        g, steps, h, w = self.shapes[v]
+        valid = min(self.steps, steps - start)
+        if codes.shape != (g, valid, h, w):
+            raise CVError(
+                f"video {self.keys[v]}: codes of steps {start}.. read as {codes.shape}, not "
+                f"{(g, valid, h, w)} as its attrs say ({steps} steps of {h}x{w})",
+                self.store.location("videos", self.keys[v], "codes"),
+            )
         if valid < self.steps:
             codes = np.pad(codes, ((0, 0), (0, self.steps - valid), (0, 0), (0, 0)), mode="edge")
         indices = torch.from_numpy(codes.astype(np.int64))

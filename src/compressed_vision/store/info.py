@@ -9,7 +9,8 @@ from typing import Any
 import fsspec
 from tqdm.auto import tqdm
 
-from .layout import hash_block
+from ..errors import CVError
+from .layout import VIDEOS, hash_block
 from .reader import CodeStore
 
 
@@ -63,15 +64,18 @@ def store_info(url: str, storage_options: dict | None = None) -> dict[str, Any]:
 def _check(store: CodeStore, key: str, attrs: dict[str, Any]) -> str | None:
     """None if the video's codes match their checksum, else what is wrong."""
     try:
+        entry = store.entry(key, attrs)
         codes = store.codes(key)
-        if codes.shape[1] != attrs["steps"]:
-            return f"{codes.shape[1]} code steps stored, {attrs['steps']} recorded"
+        if codes.shape[1] != entry.steps:
+            return f"{codes.shape[1]} code steps stored, {entry.steps} recorded"
         h = hashlib.sha256()
-        for start in range(0, codes.shape[1], store.chunk_steps):
-            hash_block(h, codes[:, start : start + store.chunk_steps])
-    except Exception as e:  # any failure to read is damage to report
+        for start in range(0, entry.steps, store.chunk_steps):
+            hash_block(h, store.read(key, start, start + store.chunk_steps))
+    except CVError as e:  # names the file at fault
+        return str(e)
+    except Exception as e:  # any other failure to read is damage to report too
         return f"cannot be read: {type(e).__name__}: {e}"
-    return None if h.hexdigest() == attrs["sha256"] else "checksum mismatch"
+    return None if h.hexdigest() == attrs.get("sha256") else "checksum mismatch"
 
 
 def verify_store(
@@ -79,24 +83,22 @@ def verify_store(
 ) -> dict[str, Any]:
     """Re-read every video's codes and check its sha256. `ok` is False on any damage."""
     store = CodeStore(url, storage_options)
-    try:
-        entries = store.entries()
-    except Exception as e:  # unreadable metadata is damage too
-        return {"store": str(url), "checked": 0, "damaged": {"(metadata)": str(e)}, "ok": False}
-    damaged = {}
-    for e in tqdm(entries, desc="store verify", disable=not progress):
-        problem = _check(store, e.key, e.attrs)
+    found, unreadable = store.scan(VIDEOS)
+    damaged = {key: str(e) for key, e in unreadable.items()}
+    complete = {k: a for k, a in sorted(found.items()) if a.get("complete")}
+    for key, attrs in tqdm(complete.items(), desc="store verify", disable=not progress):
+        problem = _check(store, key, attrs)
         if problem is not None:
-            damaged[e.key] = problem
+            damaged[key] = problem
+    partial = [a for k, a in complete.items() if a.get("partial") and k not in damaged]
     return {
         "store": str(url),
-        "checked": len(entries),
+        "checked": len(complete) + len(unreadable),
         "damaged": damaged,
-        "incomplete": store.incomplete(),
+        "incomplete": sorted(k for k, a in found.items() if not a.get("complete")),
         "partial": [
-            {k: e.attrs[k] for k in ("id", "source", "declared_frames", "decoded_frames")}
-            for e in entries
-            if e.attrs.get("partial")
+            {k: a.get(k) for k in ("id", "source", "declared_frames", "decoded_frames")}
+            for a in partial
         ],
         "ok": not damaged,
     }

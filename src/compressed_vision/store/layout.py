@@ -8,6 +8,7 @@ STORE/                       zarr v3 group (a local path or any fsspec URL)
                              width, steps, label, label_index, split, sha256, complete, ...
   videos/<key>/codes         (G, T', H', W') uint8 (uint16 when K > 256), chunked along
                              time (`chunk_steps` code steps per chunk), zstd-compressed
+                             with a content checksum (a damaged chunk fails to decode)
   videos/<key>/frame_labels  (frames,) int16 per-frame class indices, -1 = none (optional)
   failures/<key>/            one group per failed item; attrs: id, source, reason
 ```

@@ -1,12 +1,18 @@
-"""Opening a store: its codec, its videos (complete ones only), windows of codes, failures."""
+"""Opening a store: its codec, its videos (complete ones only), windows of codes, failures.
+
+Damage is a `CVError` naming the file at fault: a garbled `zarr.json` (of the root, of a
+video or of its codes) names that file, so the store and the video; a chunk that is missing
+or cannot be decoded names the chunk's file, the video's id and the code steps it holds.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 import zarr
+from zarr.core.sync import sync
 
 from ..codec.checkpoint import codec_fingerprint
 from ..codec.config import CodecConfig
@@ -25,6 +31,59 @@ class VideoEntry:
     attrs: dict[str, Any]
 
 
+def _is(value: Any, kind: type | tuple[type, ...]) -> bool:
+    """isinstance, where a bool is no number."""
+    return isinstance(value, kind) and not isinstance(value, bool)
+
+
+def _unreadable(e: Exception) -> str:
+    return f"unreadable metadata ({type(e).__name__}: {e})"
+
+
+def open_store_root(url: str, mode: str = "r", storage_options: dict | None = None) -> zarr.Group:
+    """`open_root`, with a missing store and a garbled root `zarr.json` as `CVError`s."""
+    try:
+        root = open_root(url, mode, storage_options)
+    except zarr.errors.ContainsArrayError as e:
+        raise CVError("is a zarr array, not a code store", url) from e
+    except FileNotFoundError as e:  # zarr.errors.GroupNotFoundError too
+        raise CVError("no code store here", url) from e
+    except Exception as e:  # a garbled zarr.json: JSON, type or validation errors of zarr
+        raise CVError(_unreadable(e), f"{url.rstrip('/')}/zarr.json") from e
+    if root.metadata.zarr_format != 3:
+        raise CVError(f"zarr format {root.metadata.zarr_format}, not 3", f"{url}/zarr.json")
+    return root
+
+
+def _check_root_attrs(attrs: dict[str, Any], where: str) -> CodecConfig:
+    """The codec config of a store's root attrs; `CVError` for a missing or mistyped value."""
+    need = {
+        "codec": dict,
+        "codec_fingerprint": str,
+        "chunk_steps": int,
+        "classes": list,
+        "frame_classes": list,
+    }
+    for key, kind in need.items():
+        if not _is(attrs.get(key), kind):
+            raise CVError(f"corrupt root attrs: {key!r} is {attrs.get(key)!r}", where)
+    names = attrs["classes"] + attrs["frame_classes"]
+    if attrs["chunk_steps"] < 1 or not all(isinstance(n, str) for n in names):
+        raise CVError("corrupt root attrs: chunk_steps or class names", where)
+    codec = attrs["codec"]
+    kinds = {"int": int, "float": (int, float), "bool": bool, "str": str}
+    for f in fields(CodecConfig):
+        value = codec.get(f.name)
+        if f.name in codec and not (
+            isinstance(value, bool) if f.type == "bool" else _is(value, kinds[f.type])
+        ):
+            raise CVError(f"corrupt root attrs: codec {f.name} is {value!r}", where)
+    try:
+        return CodecConfig.from_dict(codec)
+    except (TypeError, ValueError) as e:
+        raise CVError(f"corrupt root attrs: codec ({e})", where) from e
+
+
 class CodeStore:
     """A store opened for reading. Pickles as its URL (zarr handles are reopened lazily), so
     it can be handed to DataLoader workers."""
@@ -38,7 +97,7 @@ class CodeStore:
         if attrs.get("version") != VERSION:
             raise CVError(f"store format version {attrs.get('version')} != {VERSION}", url)
         self.attrs = attrs
-        self.codec_config = CodecConfig.from_dict(attrs["codec"])
+        self.codec_config = _check_root_attrs(attrs, self.location("zarr.json"))
         self.fingerprint: str = attrs["codec_fingerprint"]
         self.classes: list[str] = list(attrs["classes"])
         self.frame_classes: list[str] = list(attrs["frame_classes"])
@@ -47,14 +106,15 @@ class CodeStore:
     @property
     def root(self) -> zarr.Group:
         if self._root is None:
-            try:
-                self._root = open_root(self.url, "r", self.storage_options)
-            except FileNotFoundError as e:  # zarr.errors.GroupNotFoundError too
-                raise CVError("no code store here", self.url) from e
+            self._root = open_store_root(self.url, "r", self.storage_options)
         return self._root
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_root": None}
+
+    def location(self, *parts: str) -> str:
+        """The path (or URL) of a file of the store, for messages."""
+        return "/".join([self.url.rstrip("/"), *parts])
 
     def check_codec(self, codec: VideoCodec) -> None:
         """Raise `CVError` unless `codec` is the one the store's codes were written with."""
@@ -66,20 +126,75 @@ class CodeStore:
                 self.url,
             )
 
+    def _node(self, path: str, missing: str | None = None) -> zarr.Group | zarr.Array | None:
+        """The node at `path`, or None when there is none and `missing` is None (else a
+        `CVError` saying it is missing); a garbled `zarr.json` is a `CVError` naming it."""
+        try:
+            return self.root[path]
+        except KeyError as e:
+            if missing is None:
+                return None
+            raise CVError(missing, self.location(path)) from e
+        except Exception as e:
+            raise CVError(_unreadable(e), self.location(path, "zarr.json")) from e
+
+    def scan(self, name: str) -> tuple[dict[str, dict[str, Any]], dict[str, CVError]]:
+        """(key -> attrs of every group under `name`, key -> error of each group whose
+        metadata cannot be read); metadata is read concurrently."""
+        parent = self._node(name)
+        if parent is None:
+            return {}, {}
+        try:
+            return {
+                key: node.attrs.asdict()
+                for key, node in parent.members()
+                if isinstance(node, zarr.Group)
+            }, {}
+        except Exception:  # some member's metadata is garbled: read them one by one
+            pass
+        found, errors = {}, {}
+        for key in sync(_list_dir(parent)):
+            try:
+                node = self._node(f"{name}/{key}")
+            except CVError as e:
+                errors[key] = e
+                continue
+            if isinstance(node, zarr.Group):  # None: not a node (zarr's listing skips it)
+                found[key] = node.attrs.asdict()
+        return found, errors
+
     def _groups(self, name: str) -> dict[str, dict[str, Any]]:
-        """name -> attrs of every group under `name` (metadata read concurrently)."""
-        if name not in self.root:
-            return {}
-        return {
-            key: node.attrs.asdict()
-            for key, node in self.root[name].members()
-            if isinstance(node, zarr.Group)
-        }
+        found, errors = self.scan(name)
+        if errors:
+            raise next(iter(errors.values()))
+        return found
+
+    def entry(self, key: str, attrs: dict[str, Any]) -> VideoEntry:
+        """The entry of a complete video; `CVError` naming it when its attrs are corrupt."""
+        where = self.location(VIDEOS, key, "zarr.json")
+        for name in ("steps", "frames", "height", "width", "label_index"):
+            value = attrs.get(name)
+            if not _is(value, int) or value < (-1 if name == "label_index" else 1):
+                raise CVError(f"corrupt attrs of video {key}: {name} is {value!r}", where)
+        if not _is(attrs.get("fps"), (int, float)) or not attrs["fps"] > 0:
+            raise CVError(f"corrupt attrs of video {key}: fps is {attrs.get('fps')!r}", where)
+        if attrs["label_index"] >= len(self.classes):
+            raise CVError(f"corrupt attrs of video {key}: label_index beyond the classes", where)
+        _, steps, height, width = self.codec_config.code_shape(
+            attrs["frames"], attrs["height"], attrs["width"]
+        )
+        if steps != attrs["steps"]:
+            raise CVError(
+                f"corrupt attrs of video {key}: {attrs['steps']} code steps recorded for "
+                f"{attrs['frames']} frames",
+                where,
+            )
+        return VideoEntry(key, attrs["steps"], attrs["label_index"], attrs)
 
     def entries(self, split: str | None = None) -> list[VideoEntry]:
         """Complete videos, sorted by key (optionally of one split only)."""
         return [
-            VideoEntry(key, a["steps"], a["label_index"], a)
+            self.entry(key, a)
             for key, a in sorted(self._groups(VIDEOS).items())
             if a.get("complete") and (split is None or a.get("split") == split)
         ]
@@ -94,15 +209,77 @@ class CodeStore:
 
     def codes(self, key: str) -> zarr.Array:
         """The (G, T', H', W') codes array of a video (lazy: index it to read)."""
-        return self.root[f"{VIDEOS}/{key}/codes"]
+        codes = self._node(f"{VIDEOS}/{key}/codes", missing=f"video {key} has no codes array")
+        g = self.codec_config.num_codebooks
+        if (
+            not isinstance(codes, zarr.Array)
+            or codes.ndim != 4
+            or codes.shape[0] != g
+            or codes.dtype.kind != "u"
+        ):
+            raise CVError(
+                f"video {key}: codes of {codes.dtype} {codes.shape}, not ({g}, T', H', W') "
+                "unsigned",
+                self.location(VIDEOS, key, "codes", "zarr.json"),
+            )
+        return codes
 
     def read(self, key: str, start: int, stop: int) -> np.ndarray:
         """Codes of steps [start, stop) of a video, (G, n, H', W'); only the chunks that
-        hold them are read."""
-        return self.codes(key)[:, start:stop]
+        hold them are read. A chunk that is missing, cannot be decoded or holds indices
+        beyond the codebook is a `CVError` naming it."""
+        codes = self.codes(key)
+        stop, step, error = min(stop, codes.shape[1]), codes.chunks[1], None
+        try:
+            out = codes[:, start:stop]
+        except Exception as e:  # find the chunk at fault, below
+            out, error = None, e
+        for first in range(start // step * step, stop, step):
+            lo, hi = max(first, start) - start, min(first + step, stop) - start
+            self._check_chunk(key, codes, first, None if out is None else out[:, lo:hi])
+        if out is None:
+            raise CVError(
+                f"the codes of video {key} cannot be read ({type(error).__name__}: {error})",
+                self.location(VIDEOS, key, "codes"),
+            ) from error
+        return out
+
+    def _check_chunk(self, key: str, codes: zarr.Array, first: int, part: np.ndarray | None):
+        """Raise `CVError` when the chunk from code step `first` cannot be read (`part` None:
+        it raised), is missing (only then do its codes read as all zeros), or holds indices
+        >= K."""
+        name = codes.metadata.encode_chunk_key((0, first // codes.chunks[1], 0, 0))
+        where = self.location(VIDEOS, key, "codes", *name.split("/"))
+        what = f"chunk of video {key} (code steps {first}-{first + codes.chunks[1] - 1})"
+        if part is None:
+            try:
+                part = codes[:, first : first + codes.chunks[1]]
+            except Exception as e:
+                raise CVError(f"damaged {what}: {type(e).__name__}: {e}", where) from e
+        if not part.any():
+            store, path = codes.store_path.store, f"{codes.store_path.path}/{name}"
+            if not sync(store.exists(path)):
+                raise CVError(f"missing {what}", where)
+        if part.size and int(part.max()) >= self.codec_config.codebook_size:
+            raise CVError(
+                f"damaged {what}: index {int(part.max())} is not below the codebook size "
+                f"{self.codec_config.codebook_size}",
+                where,
+            )
 
     def frame_labels(self, key: str, start: int = 0, stop: int | None = None) -> np.ndarray | None:
         """Per-frame class indices of frames [start, stop), int16 (-1: none), or None when
         the video has none."""
         path = f"{VIDEOS}/{key}/frame_labels"
-        return self.root[path][start:stop] if path in self.root else None
+        labels = self._node(path)
+        if labels is None:
+            return None
+        try:
+            return labels[start:stop]
+        except Exception as e:
+            reason = f"damaged per-frame labels of video {key} ({type(e).__name__}: {e})"
+            raise CVError(reason, self.location(path)) from e
+
+
+async def _list_dir(group: zarr.Group) -> list[str]:
+    return [key async for key in group.store.list_dir(group.path)]

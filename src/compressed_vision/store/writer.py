@@ -77,7 +77,7 @@ class VideoWriter:
                 shape=(g, n, h, w),
                 chunks=(g, self.chunk_steps, h, w),
                 dtype=self.dtype,
-                compressors=zarr.codecs.ZstdCodec(level=ZSTD_LEVEL),
+                compressors=zarr.codecs.ZstdCodec(level=ZSTD_LEVEL, checksum=True),
                 fill_value=0,
                 config={"write_empty_chunks": True},  # a lost chunk never reads as valid zeros
             )
@@ -95,7 +95,7 @@ class VideoWriter:
                 "frame_labels",
                 data=frame_labels,
                 chunks=(LABEL_CHUNK,),
-                compressors=zarr.codecs.ZstdCodec(level=ZSTD_LEVEL),
+                compressors=zarr.codecs.ZstdCodec(level=ZSTD_LEVEL, checksum=True),
             )
         self.group.update_attributes(
             {**attrs, "steps": self.steps, "sha256": self._hash.hexdigest(), "complete": True}

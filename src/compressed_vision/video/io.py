@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -54,20 +55,25 @@ def _open(path: str | Path) -> av.container.InputContainer:
         raise VideoError("is not a file", path)
     if path.stat().st_size == 0:
         raise VideoError("is empty (0 bytes)", path)
-    try:
-        container = av.open(str(path))
+    try:  # metadata that is not UTF-8 (a damaged tag) is read with replacement characters
+        container = av.open(str(path), metadata_errors="replace")
     except av.error.FFmpegError as e:
         raise VideoError(
             f"cannot be opened as a video (corrupt, truncated or not a video: {e})", path
         ) from e
     if not container.streams.video:
+        kinds = sorted({stream.type for stream in container.streams})
         container.close()
-        raise VideoError("has no video stream", path)
+        if not kinds:
+            raise VideoError("holds no streams at all (an empty container, or truncated)", path)
+        raise VideoError(f"has no video stream (only {' and '.join(kinds)})", path)
     return container
 
 
 def probe_video(path: str | Path) -> VideoInfo:
-    """Read the container's header (no decoding)."""
+    """Read the container's header (no decoding). Width and height are those stored: a video
+    with rotation metadata is read turned upright (see `iter_frames`), its sides swapped by a
+    quarter turn."""
     with _open(path) as container:
         stream = container.streams.video[0]
         fps = float(stream.average_rate or stream.guessed_rate or 25)
@@ -88,13 +94,26 @@ def _target_hw(height: int, width: int, size: Size) -> tuple[int, int, int, int]
     return max(out_h, round(height * scale)), max(out_w, round(width * scale)), out_h, out_w
 
 
+def _quarter_turns(frame: av.VideoFrame) -> int:
+    """Counter-clockwise quarter turns that show the frame upright, from its display matrix
+    (rotation metadata); 0 when it has none or its angle is not a multiple of 90 degrees."""
+    degrees = frame.rotation
+    return (degrees // 90) % 4 if degrees % 90 == 0 else 0
+
+
 def _to_array(frame: av.VideoFrame, size: Size) -> np.ndarray:
-    """Decoded frame -> RGB uint8, resized so it covers `size`, then centre-cropped to it."""
-    rh, rw, oh, ow = _target_hw(frame.height, frame.width, size)
-    if (rh, rw) != (frame.height, frame.width):
-        arr = frame.to_ndarray(width=rw, height=rh, format="rgb24", interpolation="AREA")
+    """Decoded frame -> RGB uint8, turned upright as its rotation metadata says (as players
+    show it; mirroring is not applied), resized so it covers `size`, then centre-cropped."""
+    turns = _quarter_turns(frame)
+    height, width = (frame.width, frame.height) if turns % 2 else (frame.height, frame.width)
+    rh, rw, oh, ow = _target_hw(height, width, size)
+    if (rh, rw) != (height, width):
+        sh, sw = (rw, rh) if turns % 2 else (rh, rw)  # the stored frame's target size
+        arr = frame.to_ndarray(width=sw, height=sh, format="rgb24", interpolation="AREA")
     else:
         arr = frame.to_ndarray(format="rgb24")
+    if turns:
+        arr = np.rot90(arr, turns)
     top, left = (rh - oh) // 2, (rw - ow) // 2
     return np.ascontiguousarray(arr[top : top + oh, left : left + ow])
 
@@ -133,6 +152,16 @@ def _seek_to(container, stream, path: Path, start: int) -> list[int] | None:
     return order
 
 
+def _elapsed(
+    time: float | None, rel: int, src_fps: float, first: float | None, first_rel: int
+) -> float:
+    """Seconds since frame `start`: by the timestamps when both frames have one, else by the
+    frame count at the source's average rate."""
+    if time is None or first is None:
+        return rel / src_fps
+    return first_rel / src_fps + time - first
+
+
 def iter_frames(
     path: str | Path,
     start: int = 0,
@@ -145,10 +174,13 @@ def iter_frames(
 
     `start` skips that many source frames (seeking to the keyframe at or before it, then
     decoding forward: the frames are those of a decode from the start); then either every
-    `stride`-th frame is kept or, with `fps`, the frames nearest a regular grid at that rate
-    (a rate above the source's keeps every frame); `count` caps the number of frames
-    yielded. `size` is an int (square) or (height, width): the frame is resized to cover
-    it, keeping its aspect, and centre-cropped.
+    `stride`-th frame is kept or, with `fps`, the first frame at or after each time of a
+    regular grid at that rate, timed by the frames' timestamps (so a variable-rate video is
+    resampled by time; a grid time in a gap of the source takes no frame of its own; a rate
+    above the source's keeps every frame); `count` caps the number of frames yielded.
+    `size` is an int (square) or (height, width): the frame is resized to cover it, keeping
+    its aspect, and centre-cropped. A frame with rotation metadata is turned upright first
+    (multiples of 90 degrees, as players show it), so its sides may be swapped.
     """
     if (
         stride < 1
@@ -163,6 +195,7 @@ def iter_frames(
         stream.thread_type = "AUTO"
         src_fps = float(stream.average_rate or stream.guessed_rate or 25)
         emitted, index, ended = 0, -1, False
+        grid, first_time = 0, None  # with `fps`: next grid point; time of the first frame
         declared = int(stream.frames or 0)
         order = _seek_to(container, stream, path, start) if start > 0 else None
         try:
@@ -178,8 +211,12 @@ def iter_frames(
                 if rel < 0:
                     continue
                 if fps is not None:
-                    if rel / src_fps + 1e-6 < emitted / fps:
+                    if first_time is None:
+                        first_time = (frame.time, rel)
+                    elapsed = _elapsed(frame.time, rel, src_fps, *first_time)
+                    if elapsed + 1e-6 < grid / fps:
                         continue
+                    grid = math.floor(elapsed * fps + 1e-6) + 1
                 elif rel % stride:
                     continue
                 yield _to_array(frame, size)
