@@ -67,7 +67,11 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--blocks", type=int, default=AugmenterConfig.blocks)
     p.add_argument("--fine", type=int, default=AugmenterConfig.fine, help="finer-grid factor")
     p.add_argument("--fine-width", type=int, default=AugmenterConfig.fine_width)
-    p.add_argument("--init", type=Path, help="continue training this augmenter checkpoint")
+    p.add_argument(
+        "--init",
+        type=Path,
+        help="start from this augmenter (one of another codec with same-size latents will do)",
+    )
     p.add_argument(
         "--specialise", help="with --init: train a network of its own for this type, on it alone"
     )
@@ -159,7 +163,7 @@ def main() -> None:
     loop = LoopConfig(steps=args.steps, lr=args.lr, warmup=50)
     out_ckpt = args.work / "augmenter.safetensors"
     start = time.perf_counter()
-    init = load_augmenter(args.init, codec, device) if args.init else None
+    init = load_augmenter(args.init, codec, device, warm_start=True) if args.init else None
     if args.specialise:
         if init is None:
             sys.exit("--specialise needs --init")

@@ -58,7 +58,6 @@ def recipe_for(name: str, steps: int):
     from compressed_vision.codec.recipe import CodecRecipe
 
     fields = {**BASE, **VARIANTS[name]}
-    fields.pop("amp", None)
     fields["data"], fields["val_data"] = tuple(fields["data"]), tuple(fields["val_data"])
     return CodecRecipe(steps=steps, **fields)
 
@@ -81,8 +80,7 @@ def run_one(name: str, minutes: float, out_dir: Path) -> dict:
 
     torch.set_num_threads(1)
     budget = minutes * 60
-    amp = VARIANTS[name].get("amp", False)
-    per_step = seconds_per_step(recipe_for(name, 1), torch.device("cpu"), amp=amp)
+    per_step = seconds_per_step(recipe_for(name, 1), torch.device("cpu"))
     steps = max(10, int(budget / per_step))
     recipe = recipe_for(name, steps)
     cpu0 = time.process_time()
@@ -91,7 +89,6 @@ def run_one(name: str, minutes: float, out_dir: Path) -> dict:
         out_dir / f"{name}.safetensors",
         torch.device("cpu"),
         checkpoint_every=max(1, steps // 4),
-        amp=amp,
         cpu_budget_s=budget * 1.1,
         show_progress=False,
     )
@@ -100,7 +97,7 @@ def run_one(name: str, minutes: float, out_dir: Path) -> dict:
     params = sum(p.numel() for p in codec.parameters())
     row = {
         "variant": name,
-        "bf16": amp,
+        "bf16": recipe.amp,
         "params (M)": params / 1e6,
         "steps": len(history),
         "s/step": per_step,

@@ -108,7 +108,7 @@ def codec_train(
         bool,
         typer.Option(
             help="bfloat16 autocast (CUDA; and CPUs with native bfloat16, where it is 1.5x "
-            "faster per step). Not part of the recipe: a run may resume with or without it."
+            "faster per step). A run may resume with or without it."
         ),
     ] = False,
 ) -> None:
@@ -133,6 +133,7 @@ def codec_train(
         ms_ssim=ms_ssim,
         seed=seed,
         init=init,
+        amp=amp,
     )
     try:
         recipe.codec_config()
@@ -140,9 +141,9 @@ def codec_train(
         raise typer.BadParameter(str(e), param_hint="--preset/--option") from e
     dev = resolve_device(device)
     if minutes:
-        recipe = fit_steps(recipe, dev, minutes, amp)
+        recipe = fit_steps(recipe, dev, minutes)
         typer.echo(f"{recipe.steps} steps fit in {minutes:g} minutes here")
-    _, history = run_recipe(recipe, out, dev, resume, checkpoint_every, amp)
+    _, history = run_recipe(recipe, out, dev, resume, checkpoint_every)
     last = history[-1]["psnr"] if history else float("nan")
     typer.echo(f"wrote {out} (last training PSNR {last:.2f} dB; log in {out}.log.json)")
 

@@ -50,7 +50,10 @@ def train_cmd(
     per_type: Annotated[bool, typer.Option(help="One network per type, not one shared.")] = False,
     init: Annotated[
         Path | None,
-        typer.Option(help="Continue training this augmenter (its architecture, a new schedule)."),
+        typer.Option(
+            help="Start from this augmenter (its architecture, a new schedule); one trained "
+            "for another codec with latents of the same size will do."
+        ),
     ] = None,
     specialise: Annotated[
         str | None,
@@ -88,7 +91,7 @@ def train_cmd(
     cfg = AugmenterConfig(
         model.latent_dim, kinds, width, blocks, separate=kinds if per_type else (), fine=fine
     )
-    start = load_augmenter(init, model, dev) if init is not None else None
+    start = load_augmenter(init, model, dev, warm_start=True) if init is not None else None
     if specialise is not None:
         if start is None:
             raise CVError("--specialise needs --init: the augmenter to split a type off")

@@ -283,15 +283,20 @@ SHIPPED = {"cr240": "augmenter_cr240.safetensors"}
 
 
 def load_augmenter(
-    path: str | Path, codec: VideoCodec, device: str | torch.device = "cpu"
+    path: str | Path,
+    codec: VideoCodec,
+    device: str | torch.device = "cpu",
+    warm_start: bool = False,
 ) -> LatentAugmenter:
     """Rebuild an augmenter (a checkpoint, or "cr240": the one shipped for that codec), in
     eval mode; refused (`CheckpointError`) unless `codec` is the very codec it was trained
-    for (its latents mean nothing to any other)."""
+    for (its latents mean nothing to any other). `warm_start`: only to start training for
+    `codec` from it, so an augmenter of another codec with latents of the same size will do
+    (a retrained codec's augmenter adapts in a fraction of the steps)."""
     path = resolve_shipped(path, SHIPPED)
     state, config = load_checkpoint(path, KIND)
     expected, actual = config.get("codec_fingerprint"), codec_fingerprint(codec)
-    if expected != actual:
+    if expected != actual and not warm_start:
         raise CheckpointError(
             f"this augmenter was trained for the codec with fingerprint {expected}, "
             f"not for this one ({actual}); train one for this codec with `cvis augment train`",

@@ -35,6 +35,7 @@ class CodecRecipe:
     ms_ssim: float = 0.0
     seed: int = 0
     init: str | None = None  # starting weights: a checkpoint or a shipped codec's name
+    amp: bool = False  # bfloat16 autocast: a speed setting, so a run may resume without it
 
     def codec_config(self) -> CodecConfig:
         return preset(self.preset, **self.overrides)
@@ -43,6 +44,7 @@ class CodecRecipe:
         """What a resumed run must share with the saved one (all but the step count)."""
         out = asdict(self)
         out.pop("steps")
+        out.pop("amp")
         out["data"], out["val_data"] = list(self.data), list(self.val_data)
         return out
 
@@ -53,7 +55,6 @@ def run_recipe(
     device: torch.device,
     resume: bool = False,
     checkpoint_every: int = 200,
-    amp: bool = False,
     cpu_budget_s: float = 0.0,
     show_progress: bool = True,
 ) -> tuple[VideoCodec, list[dict[str, float]]]:
@@ -73,7 +74,7 @@ def run_recipe(
         steps=recipe.steps,
         lr=recipe.lr,
         checkpoint_every=checkpoint_every,
-        amp=amp,
+        amp=recipe.amp,
         cpu_budget_s=cpu_budget_s,
     )
     return train_codec(
@@ -91,11 +92,9 @@ def run_recipe(
     )
 
 
-def seconds_per_step(
-    recipe: CodecRecipe, device: torch.device, probe: int = 6, amp: bool = False
-) -> float:
+def seconds_per_step(recipe: CodecRecipe, device: torch.device, probe: int = 6) -> float:
     """Seconds one training step of `recipe` takes here (data included; the mean after two
-    warm-up steps; `amp`: under bfloat16 autocast): CPU time of this process on the CPU,
+    warm-up steps): CPU time of this process on the CPU,
     wall time on an accelerator."""
     train_set, _ = training_clips(
         list(recipe.data), recipe.frames, recipe.size, recipe.crop, recipe.seed, []
@@ -115,7 +114,7 @@ def seconds_per_step(
     for i in range(probe):
         if i == 2:
             start = clock()
-        with autocast(device, amp):
+        with autocast(device, recipe.amp):
             loss, _ = codec_step(codec, to_device(next(batches), device), recipe.ms_ssim)
         opt.zero_grad()
         loss.backward()
@@ -123,9 +122,7 @@ def seconds_per_step(
     return (clock() - start) / (probe - 2)
 
 
-def fit_steps(
-    recipe: CodecRecipe, device: torch.device, minutes: float, amp: bool = False
-) -> CodecRecipe:
+def fit_steps(recipe: CodecRecipe, device: torch.device, minutes: float) -> CodecRecipe:
     """The recipe with as many steps as fit in `minutes` here (see `seconds_per_step`)."""
-    per_step = seconds_per_step(recipe, device, amp=amp)
+    per_step = seconds_per_step(recipe, device)
     return replace(recipe, steps=max(10, int(minutes * 60 / per_step)))
