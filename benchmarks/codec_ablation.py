@@ -134,7 +134,6 @@ def main() -> None:
         with open(args.work / f"{name}.log", "w") as log:
             subprocess.run(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, check=True)
 
-    start = time.time()
     with ThreadPoolExecutor(args.jobs) as pool:
         list(pool.map(launch, args.variants))
     rows = [json.loads((args.work / f"{v}.json").read_text()) for v in args.variants]
@@ -146,11 +145,13 @@ def main() -> None:
         row["encode fps (128px, 1 thread)"] = encode_fps(codec)
     from compressed_vision.bench.report import markdown_table, write_report
 
+    best = max(rows, key=lambda r: r["val PSNR (dB)"])
+
     command = "benchmarks/codec_ablation.py " + " ".join(sys.argv[1:])
     machine = f"{platform.machine()}, {os.cpu_count()} cores, {args.jobs} variants at once"
     table = (
         "# Codec ablation at equal CPU time\n\n"
-        f"`{command}` on {machine}; wall {time.time() - start:.0f} s. Each variant trained "
+        f"`{command}` on {machine}. Each variant trained "
         f"{args.minutes:g} CPU minutes on one thread (steps set by timing 4 steps first; "
         "the cosine schedule ends with the budget). Data: photos of `../shared/data/photos` "
         "(training split) filmed by the virtual camera, bigbuckbunny and bikes; "
@@ -159,8 +160,12 @@ def main() -> None:
         "motion (48 fixed clips) and carphone (every frame); `:tail` rows are the last 20 % "
         "of the training clips. PSNR at 64x64. Encode speed: frames per CPU-second of "
         "`codec.encode` on a 32-frame 128x128 clip, one thread, every variant measured in "
-        "this process (25 fps real time is 25).\n\n"
+        "this process (25 fps real time is 25); w32, w32-dec64 and w32-bf16 share one "
+        "encoder, so their spread is this measurement's noise on a machine shared with "
+        "other jobs.\n\n"
         + markdown_table([{k: v for k, v in r.items() if k != "recipe"} for r in rows])
+        + f"\nBest on the held-out footage at equal CPU time: {best['variant']} "
+        f"({best['val PSNR (dB)']:.2f} dB, {best['steps']} steps).\n"
     )
     write_report(args.out, "codec_ablation", {"command": command, "rows": rows}, table)
     print(table)
