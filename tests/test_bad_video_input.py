@@ -400,3 +400,32 @@ def test_a_folder_named_like_a_video_in_a_kinetics_csv_is_a_failure(codec_path, 
     assert [e.attrs["id"] for e in store.entries()] == ["good_000000_000001"]
     (failure,) = store.failures().values()
     assert failure["id"] == "x_000000_000001" and "video file not found" in failure["reason"]
+
+
+def test_the_other_readers_keep_the_same_rule(tmp_path):
+    """A truncated video (the index up front, so it declares 60 frames; half the frame data
+    present) beside a good one: the RGB pipeline lists it as a failure when it reads the
+    folder (from the packets, without decoding), codec training data skips it with a
+    warning naming the file, and the baselines make no copy of it; the good one is used."""
+    from compressed_vision.codec.data import training_clips
+    from compressed_vision.store.manifest import folder_manifest
+    from compressed_vision.tasks.data import PixelReader
+    from compressed_vision.tasks.recompressed import recompress_copies
+
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    write_video(videos / "good.mp4", moving_frames(FRAMES, 32, 32))
+    bad = truncated(videos / "cut.mp4", "frames/2")
+    manifest = folder_manifest(videos)
+    pixels = PixelReader(manifest, 32, 1, str(videos))
+    assert [v.key for v in pixels.videos] == ["good.mp4"]
+    (reason,) = pixels.failures.values()
+    assert re.search(r"truncated: the file holds \d+ of the 60 frames", reason)
+    with pytest.warns(UserWarning, match=f"skipping {re.escape(str(bad))}: .*truncated"):
+        train, _ = training_clips([str(videos)], 8, 32)
+    (clips,) = train.datasets
+    assert len(clips.videos) == 1
+    copies, summary = recompress_copies(manifest, "jpeg", 20, 32, tmp_path / "copies", False)
+    assert summary["videos"] == 1 and list(copies) == [
+        i.id for i in manifest.items if "good" in i.id
+    ]

@@ -32,7 +32,7 @@ from ..store import CodeStore, Manifest, RandomCodeWindows
 from ..store.info import bytes_on_disk
 from ..store.manifest import Item
 from ..store.sources import open_source
-from ..video.io import iter_frames, probe_video, read_video
+from ..video.io import count_frames, read_video
 from ..video.transforms import TRANSFORMS, apply_transform
 from .base import ClipTask, VideoRecord
 from .config import TaskConfig
@@ -89,11 +89,6 @@ def _read_zip(path: str, first: int, count: int) -> np.ndarray:
     return np.stack([np.asarray(image) for image in images])
 
 
-def _frame_count(path: str) -> int:
-    """Frames of a video: the container's count, else counted by decoding."""
-    return probe_video(path).frames or sum(1 for _ in iter_frames(path))
-
-
 class PixelReader:
     """The RGB pipeline over a manifest's video files, resized to cover `size` x `size` and
     centre-cropped; with `copies` (item id -> file), frames come from re-compressed copies
@@ -136,7 +131,7 @@ class PixelReader:
             raise CVError("the RGB pipeline reads video files: write synthetic videos to files")
         source = open_source(item, self.size)
         offset = round((item.start or 0.0) * source.fps)
-        frames = _frame_count(item.source) - offset
+        frames = count_frames(item.source) - offset
         if item.end is not None:
             frames = min(frames, round((item.end - (item.start or 0.0)) * source.fps))
         if frames < 1:

@@ -126,18 +126,38 @@ def _frame_index(path: str, mtime_ns: int, size: int) -> tuple[list[int], list[t
     with _open(path) as container:
         stream = container.streams.video[0]
         pts, keys = [], []
-        for packet in container.demux(stream):
-            if packet.size == 0:
-                continue
-            if packet.pts is None:
-                return [], []
-            pts.append(packet.pts)
-            if packet.is_keyframe:
-                keys.append(packet.pts)
+        try:
+            for packet in container.demux(stream):
+                if packet.size == 0:
+                    continue
+                if packet.pts is None:
+                    return [], []
+                pts.append(packet.pts)
+                if packet.is_keyframe:
+                    keys.append(packet.pts)
+        except av.error.FFmpegError:
+            pass  # damaged past here: the frames before it index as usual
     order = sorted(pts)
     if len(set(order)) != len(order):
         return [], []
     return order, [(bisect.bisect_left(order, k), k) for k in sorted(keys)]
+
+
+def count_frames(path: str | Path) -> int:
+    """Frames of a video, checked against the file without decoding: `TruncatedVideo` when
+    the file holds the packets of fewer frames than its container declares (an interrupted
+    download); counted by decoding when the container declares none."""
+    declared, stat = probe_video(path).frames, Path(path).stat()
+    present = len(_frame_index(str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)[0])
+    if present and present < declared - 1:  # one frame of slack for edit lists
+        raise TruncatedVideo(
+            f"truncated: the file holds {present} of the {declared} frames its container "
+            "declares",
+            path,
+            present,
+            declared,
+        )
+    return declared or present or sum(1 for _ in iter_frames(path))
 
 
 def _seek_to(container, stream, path: Path, start: int) -> list[int] | None:
