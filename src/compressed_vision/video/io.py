@@ -151,8 +151,7 @@ def count_frames(path: str | Path) -> int:
     present = len(_frame_index(str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)[0])
     if present and present < declared - 1:  # one frame of slack for edit lists
         raise TruncatedVideo(
-            f"truncated: the file holds {present} of the {declared} frames its container "
-            "declares",
+            f"truncated: the file holds {present} of the {declared} frames its container declares",
             path,
             present,
             declared,
