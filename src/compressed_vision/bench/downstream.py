@@ -36,6 +36,7 @@ from ..store.info import bytes_on_disk
 from ..tasks.config import REORDERS_FRAMES, TaskConfig
 from ..tasks.recompressed import recompress_copies
 from ..video.io import read_video, write_video
+from ..video.opencv_read import fastest_decoder
 from ..video.synthetic import CLASS_NAMES, SyntheticConfig, make_video
 from .report import markdown_table, write_report
 
@@ -87,6 +88,7 @@ class DownstreamConfig:
     augment_types: tuple[str, ...] = ("crop", "saturation")  # no flips: they swap motions
     real_augment_types: tuple[str, ...] = ("flip", "crop", "saturation")
     latent_augment: str = "naive"  # an augmenter checkpoint for the codec, or "naive"
+    decoder: str = field(default_factory=fastest_decoder)  # of the pixel inputs
     real_test_fraction: float = 0.3
     # held-out real clips start every step (overlapping): 3 short clips leave 4 non-overlapping
     # 4x-speed clips in their last 30 %, 31 overlapping ones
@@ -348,6 +350,7 @@ def _task_config(
         target_cr=cr,
         recompressed=data.copies[name][0] if name in data.copies else None,
         size=cfg.size,
+        decoder=cfg.decoder,
         frames=cfg.frame_task_frames if kind == "frames" and cfg.frame_task_frames else cfg.frames,
         downsample=None if codes else cfg.pixel_downsample,
         split_by=data.split_by,

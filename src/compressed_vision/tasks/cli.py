@@ -30,6 +30,9 @@ def train_command(
     codec: Annotated[str | None, Opt(help="Codec checkpoint or shipped name.")] = None,
     target_cr: Annotated[float | None, Opt(help="jpeg/h264/hevc rate (default: codec's).")] = None,
     size: Annotated[int | None, Opt(help="Pixel pipeline frame size.")] = None,
+    decoder: Annotated[
+        str | None, Opt(help="Pixel inputs' decoder: pyav or opencv (~2x faster, if installed).")
+    ] = None,
     frames: Annotated[int | None, Opt(help="Frames per clip.")] = None,
     downsample: Annotated[
         int | None, Opt(help="Pixel stem's spatial factor (default 8; the codec's: same grid).")
@@ -74,6 +77,7 @@ def train_command(
         codec=codec,
         target_cr=target_cr,
         size=size,
+        decoder=decoder,
         frames=frames,
         downsample=downsample,
         backbone=backbone,

@@ -33,6 +33,7 @@ from ..store.info import bytes_on_disk
 from ..store.manifest import Item
 from ..store.sources import open_source
 from ..video.io import count_frames, read_video
+from ..video.opencv_read import read_clip_opencv
 from ..video.transforms import TRANSFORMS, apply_transform
 from .base import ClipTask, VideoRecord
 from .config import TaskConfig
@@ -102,8 +103,10 @@ class PixelReader:
         temporal_factor: int,
         where: str,
         copies: dict[str, str] | None = None,
+        decoder: str = "pyav",
     ):
         self.where, self.size, self.temporal_factor = where, size, temporal_factor
+        self.decoder = decoder
         self.classes, self.frame_classes = list(manifest.classes), list(manifest.frame_classes)
         self.items: list[Item] = []
         self.offsets: list[int] = []  # first frame of the item in its source file
@@ -156,6 +159,8 @@ class PixelReader:
         have = max(1, min(count, n - first, (stop - start) * tf))
         if item.source.endswith(".zip"):
             frames = _read_zip(item.source, first, have)
+        elif self.decoder == "opencv":
+            frames = read_clip_opencv(item.source, self.offsets[v] + first, have, self.size)
         else:
             frames = read_video(
                 item.source, start=self.offsets[v] + first, count=have, size=self.size

@@ -75,7 +75,8 @@ def _pixel_reader(cfg: TaskConfig, codec: VideoCodec | None, tf: int, show: bool
         copies, summary = recompress_copies(
             manifest, cfg.inputs, cr, cfg.size, folder, show, codec=codec
         )
-    return PixelReader(manifest, cfg.size, tf, str(cfg.videos), copies), summary
+    reader = PixelReader(manifest, cfg.size, tf, str(cfg.videos), copies, cfg.decoder)
+    return reader, summary
 
 
 def prepare(cfg: TaskConfig, show_progress: bool = True) -> Prepared:

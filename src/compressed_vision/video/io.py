@@ -85,7 +85,7 @@ def probe_video(path: str | Path) -> VideoInfo:
         )
 
 
-def _target_hw(height: int, width: int, size: Size) -> tuple[int, int, int, int]:
+def target_hw(height: int, width: int, size: Size) -> tuple[int, int, int, int]:
     """(resize_h, resize_w, out_h, out_w): resize to cover `size`, keeping aspect, then crop."""
     if size is None:
         return height, width, height, width
@@ -106,7 +106,7 @@ def _to_array(frame: av.VideoFrame, size: Size) -> np.ndarray:
     show it; mirroring is not applied), resized so it covers `size`, then centre-cropped."""
     turns = _quarter_turns(frame)
     height, width = (frame.width, frame.height) if turns % 2 else (frame.height, frame.width)
-    rh, rw, oh, ow = _target_hw(height, width, size)
+    rh, rw, oh, ow = target_hw(height, width, size)
     if (rh, rw) != (height, width):
         sh, sw = (rw, rh) if turns % 2 else (rh, rw)  # the stored frame's target size
         arr = frame.to_ndarray(width=sw, height=sh, format="rgb24", interpolation="AREA")
