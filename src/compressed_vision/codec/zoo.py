@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import load_codec, save_codec
+from .checkpoint import load_video_codec, save_codec
 from .recipe import CodecRecipe, run_recipe
 
 DATA = "{data}"  # in a recipe's paths: the project's shared data folder (`--data-root`)
@@ -93,7 +93,9 @@ def reproduce(
             recipe = replace(recipe, init=str(shipped))
         path = out / f"{name}-stage{i + 1}.safetensors"
         run_recipe(recipe, path, device or torch.device("cpu"), resume or path.exists())
-        shipped = save_codec(path.with_suffix(".f16.safetensors"), load_codec(path), half=True)
+        shipped = save_codec(
+            path.with_suffix(".f16.safetensors"), load_video_codec(path), half=True
+        )
     if export is not None:
         Path(export).mkdir(parents=True, exist_ok=True)
         shutil.copy(shipped, Path(export) / ZOO[name].file)
