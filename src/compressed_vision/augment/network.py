@@ -35,6 +35,7 @@ from torch import nn
 from ..checkpoint import load_checkpoint, save_checkpoint
 from ..codec import Codec
 from ..codec.checkpoint import resolve_shipped
+from ..codec.zoo import ZOO
 from ..errors import CheckpointError, CVError, ShapeError
 from ..video.transforms import TRANSFORMS, warp_frames
 from .params import COND_DIM, Augmentation, conditioning, geometry, parse_types
@@ -279,7 +280,7 @@ def save_augmenter(path: str | Path, augmenter: LatentAugmenter, codec: Codec) -
 
 
 # Augmenters shipped inside the package, by the name of the shipped codec they serve.
-SHIPPED = {"cr240": "augmenter_cr240.safetensors"}
+SHIPPED = {name: c.augmenter for name, c in ZOO.items() if c.augmenter}
 
 
 def load_augmenter(

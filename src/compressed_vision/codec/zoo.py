@@ -20,13 +20,15 @@ VALIDATION = "benchmarks/codec_validation.py"
 @dataclass(frozen=True)
 class ShippedCodec:
     """A shipped codec: its file in the package, the recipes of its training stages (each
-    stage after the first starts from the one before) and what it measured."""
+    stage after the first starts from the one before), what it measured, and the file of the
+    latent augmenter shipped for it, if any (`--latent-augment NAME`)."""
 
     name: str
     file: str
     stages: tuple[CodecRecipe, ...]
     figures: dict[str, float]
     measured_by: str
+    augmenter: str | None = None
 
 
 def _first_release(preset: str) -> CodecRecipe:
@@ -51,6 +53,7 @@ ZOO: dict[str, ShippedCodec] = {
         (_first_release("cr240"),),
         {"CR": 256, "held-out PSNR (dB)": 23.4, "photos": 22.8, "carphone": 24.0},
         f"{VALIDATION} --codec cr240 --codec cr30 --threads 1 --name codec_validation_shipped",
+        augmenter="augmenter_cr240.safetensors",
     ),
     "cr30": ShippedCodec(
         "cr30",
@@ -105,13 +108,14 @@ def reproduce(
 def zoo_table() -> str:
     """The shipped codecs as a markdown table (what `cvis codec list` prints)."""
     lines = [
-        "| codec | file | training | figures | measured by |",
-        "| --- | --- | --- | --- | --- |",
+        "| codec | file | augmenter | training | figures | measured by |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for c in ZOO.values():
         stages = "; then ".join(
             f"{s.preset} {s.overrides}, {s.steps} steps on {', '.join(s.data)}" for s in c.stages
         )
         figures = ", ".join(f"{k} {v:g}" for k, v in c.figures.items())
-        lines.append(f"| {c.name} | {c.file} | {stages} | {figures} | `{c.measured_by}` |")
+        files = f"{c.name} | {c.file} | {c.augmenter or '-'}"
+        lines.append(f"| {files} | {stages} | {figures} | `{c.measured_by}` |")
     return "\n".join(lines) + "\n"
