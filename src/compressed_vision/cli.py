@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from .augment.cli import augment_app
-from .cli_util import DeviceOpt, friendly_errors, parse_options
+from .cli_util import CodecOpt, CodecsOpt, DeviceOpt, friendly_errors, parse_options
 from .official.cli import official_app
 from .store.cli import store_app
 from .tasks.cli import downstream_command, eval_command, train_command
@@ -33,8 +33,6 @@ app.add_typer(long_app, name="long")
 app.command("train")(friendly_errors(train_command))
 app.command("eval")(friendly_errors(eval_command))
 bench_app.command("downstream")(friendly_errors(downstream_command))
-
-CODEC_HELP = "A codec checkpoint, or a shipped codec: cr240 (256x) or cr30 (32x)."
 
 
 @app.command()
@@ -188,10 +186,11 @@ def codec_export(
     out: Path,
     half: Annotated[bool, typer.Option(help="Store weights as float16.")] = True,
 ) -> None:
-    """Write a codec for inference only (float16 weights by default: half the size)."""
-    from .codec import load_codec, save_codec
+    """Write one of our codecs for inference only (float16 weights by default: half the
+    size)."""
+    from .codec import load_video_codec, save_codec
 
-    save_codec(out, load_codec(checkpoint), half=half)
+    save_codec(out, load_video_codec(checkpoint), half=half)
     typer.echo(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB)")
 
 
@@ -212,7 +211,7 @@ def codec_presets() -> None:
 def codec_encode(
     video: Path,
     out: Annotated[Path, typer.Option(help="Code file to write (.npz).")],
-    codec: Annotated[str, typer.Option(help=CODEC_HELP)] = "cr240",
+    codec: CodecOpt = "cr240",
     size: Annotated[
         int | None, typer.Option(help="Resize (cover + centre crop) to this square size.")
     ] = None,
@@ -252,7 +251,7 @@ def codec_encode(
 def codec_decode(
     codes: Path,
     out: Annotated[Path, typer.Option(help="Video to write (.mp4).")],
-    codec: Annotated[str, typer.Option(help=CODEC_HELP)] = "cr240",
+    codec: CodecOpt = "cr240",
     device: DeviceOpt = "auto",
 ) -> None:
     """Decode a code file to an H.264 mp4."""
@@ -270,7 +269,7 @@ def codec_decode(
 @friendly_errors
 def bench_rd(
     clips: Annotated[Path, typer.Argument(help="Folder of video clips (recursive).")],
-    codec: Annotated[list[str], typer.Option(help="A codec (path or shipped name); repeat.")],
+    codec: CodecsOpt,
     out: Annotated[Path, typer.Option(help="Folder for rd.json, rd.md and rd.png.")] = Path(
         "results"
     ),

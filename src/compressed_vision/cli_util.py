@@ -1,4 +1,5 @@
-"""What every `cvis` sub-command shares: the error handling and the --device option."""
+"""What every `cvis` sub-command shares: the error handling and the --device and --codec
+options."""
 
 from __future__ import annotations
 
@@ -11,6 +12,15 @@ import typer
 from .errors import CVError
 
 DeviceOpt = Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto (CUDA when available).")]
+
+# Every command's --codec: whatever `codec.load_codec` opens.
+CODEC_HELP = (
+    "A codec: a shipped codec's name (see `cvis codec list`), one of our checkpoints "
+    "(.safetensors), an official .pkl, or an official codec converted by `cvis official convert`."
+)
+CodecOpt = Annotated[str, typer.Option(help=CODEC_HELP)]
+OptionalCodecOpt = Annotated[str | None, typer.Option(help=CODEC_HELP)]
+CodecsOpt = Annotated[list[str], typer.Option("--codec", help=f"{CODEC_HELP} Repeatable.")]
 
 
 def friendly_errors(fn):

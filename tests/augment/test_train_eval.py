@@ -16,7 +16,7 @@ from compressed_vision.augment import (
     train_augmenter,
 )
 from compressed_vision.augment.cli import augment_app
-from compressed_vision.augment.train import encoder_latents, quantise
+from compressed_vision.augment.train import quantise
 from compressed_vision.codec import save_codec
 from compressed_vision.errors import CheckpointError, CVError
 from compressed_vision.train_loop import LoopConfig
@@ -76,7 +76,7 @@ def test_module_augments_a_batch_in_training_mode_only(codec, clips):
         probs={"flip": 1.0, "brightness": 0.5},
         seed=0,
     )
-    latents, _ = quantise(codec, encoder_latents(codec, clips))
+    latents, _ = quantise(codec, codec.latents(clips))
     out = module(latents)
     assert out.shape == latents.shape and not torch.equal(out, latents)
     assert not out.requires_grad

@@ -154,9 +154,12 @@ def test_residual_codebooks_quantise_what_the_previous_left():
 
 def test_the_zoo_reproduces_a_codec_stage_by_stage(tmp_path, monkeypatch):
     from compressed_vision.codec import zoo
-    from compressed_vision.codec.checkpoint import SHIPPED
+    from compressed_vision.codec.checkpoint import SHIPPED, WEIGHTS_DIR
 
     assert {n: c.file for n, c in zoo.ZOO.items()} == SHIPPED
+    augmenters = [c.augmenter for c in zoo.ZOO.values() if c.augmenter]
+    assert augmenters and all((WEIGHTS_DIR / a).is_file() for a in augmenters)
+    assert f"| cr240 | codec_cr240.safetensors | {zoo.ZOO['cr240'].augmenter} |" in zoo.zoo_table()
     write_video(tmp_path / "data" / "a.mp4", moving_frames(20, 40, 40), fps=25)
     stage = tiny_recipe(data=(zoo.DATA, "synthetic"), val_data=(zoo.DATA + "/a.mp4",))
     entry = zoo.ShippedCodec("toy", "codec_toy.safetensors", (stage, stage), {"CR": 48}, "x")

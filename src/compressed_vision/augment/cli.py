@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from ..cli_util import DeviceOpt, friendly_errors
+from ..cli_util import CodecOpt, DeviceOpt, friendly_errors
 
 augment_app = typer.Typer(
     help="Augment in latent space: train an augmenter for a codec, and measure it.",
@@ -28,7 +28,7 @@ TYPES_HELP = "Comma-separated: flip, crop, brightness, saturation, contrast, rot
 @augment_app.command("train")
 @friendly_errors
 def train_cmd(
-    codec: Annotated[Path, typer.Option(help="Codec checkpoint the augmenter is for.")],
+    codec: CodecOpt,
     out: Annotated[Path, typer.Option(help="Augmenter checkpoint to write (.safetensors).")],
     types: Annotated[
         str, typer.Option(help=TYPES_HELP)
@@ -72,7 +72,7 @@ def train_cmd(
         bool, typer.Option(help="bfloat16 autocast (CUDA, or a CPU with native bfloat16).")
     ] = False,
 ) -> None:
-    """Train an augmenter for a codec: targets are the codec's latents of the transformed
+    """Train an augmenter for --codec: targets are the codec's latents of the transformed
     clips, plus a loss on the decoded pixels."""
     from ..codec import load_codec
     from ..codec.data import training_clips
@@ -121,7 +121,7 @@ def train_cmd(
 @augment_app.command("eval")
 @friendly_errors
 def eval_cmd(
-    codec: Annotated[Path, typer.Option(help="Codec checkpoint.")],
+    codec: CodecOpt,
     aug: Annotated[Path, typer.Option(help="Augmenter checkpoint trained for that codec.")],
     types: Annotated[str | None, typer.Option(help=f"{TYPES_HELP} Default: all trained.")] = None,
     data: DataOpt = None,

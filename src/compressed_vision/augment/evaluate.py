@@ -26,13 +26,13 @@ from typing import Any
 
 import torch
 
-from ..codec import VideoCodec
+from ..codec import Codec
 from ..codec.data import VideoFolderClips
 from ..video.synthetic import SyntheticConfig, SyntheticVideos
 from ..video.transforms import SAMPLE_RANGES
 from .network import LatentAugmenter, latent_grid_op
 from .params import Augmentation, applied_params, apply_pixels
-from .train import decode, encoder_latents, quantise
+from .train import decode, quantise
 
 GEOMETRIC = ("flip", "crop", "rotation")
 METHODS = ("latent", "(a) upper", "(b) none", "(c) naive", "(d) pixel")
@@ -62,19 +62,19 @@ def _per_clip(x: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def method_latents(
-    codec: VideoCodec, augmenter: LatentAugmenter, video: torch.Tensor, aug: Augmentation
+    codec: Codec, augmenter: LatentAugmenter, video: torch.Tensor, aug: Augmentation
 ) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor, torch.Tensor]:
     """({method: latents}, the pixel target transform(x, p), the encoder's latents of it,
     transform(decode(z), p))."""
-    q, _ = quantise(codec, encoder_latents(codec, video))
+    q, _ = quantise(codec, codec.latents(video))
     target_video = apply_pixels(video, aug)
-    target = encoder_latents(codec, target_video).float()
+    target = codec.latents(target_video).float()
     round_trip = apply_pixels(decode(codec, q, video), aug)
     latents = {
         "latent": augmenter(q, aug),
         "(a) upper": quantise(codec, target)[0],
         "(b) none": q,
-        "(d) pixel": quantise(codec, encoder_latents(codec, round_trip))[0],
+        "(d) pixel": quantise(codec, codec.latents(round_trip))[0],
     }
     if all(kind in GEOMETRIC for kind, _, _ in aug.groups()):
         latents["(c) naive"] = latent_grid_op(q, aug)
@@ -83,7 +83,7 @@ def method_latents(
 
 @torch.no_grad()
 def clip_metrics(
-    codec: VideoCodec, augmenter: LatentAugmenter, video: torch.Tensor, aug: Augmentation
+    codec: Codec, augmenter: LatentAugmenter, video: torch.Tensor, aug: Augmentation
 ) -> dict[str, torch.Tensor]:
     """Per clip: "psnr <method>", "rel_mse <method>", "agree <method>" (on the CPU)."""
     latents, target_video, target, round_trip = method_latents(codec, augmenter, video, aug)
@@ -139,7 +139,7 @@ def _timed(fn: Callable[[], object], device: torch.device) -> float:
 
 @torch.no_grad()
 def measure_speed(
-    codec: VideoCodec,
+    codec: Codec,
     augmenter: LatentAugmenter,
     video: torch.Tensor,
     aug: Augmentation,
@@ -147,13 +147,13 @@ def measure_speed(
 ) -> list[dict[str, Any]]:
     """Clips per second of each method on one batch, from the quantised latents (or, for (a),
     the pixels) to augmented latents; the methods take turns, the median time counts."""
-    q, _ = quantise(codec, encoder_latents(codec, video))
+    q, _ = quantise(codec, codec.latents(video))
     fns: dict[str, Callable[[], object]] = {
         "latent": lambda: augmenter(q, aug),
         "(c) naive": lambda: latent_grid_op(q, aug),
-        "(a) upper": lambda: quantise(codec, encoder_latents(codec, apply_pixels(video, aug))),
+        "(a) upper": lambda: quantise(codec, codec.latents(apply_pixels(video, aug))),
         "(d) pixel": lambda: quantise(
-            codec, encoder_latents(codec, apply_pixels(decode(codec, q, video), aug))
+            codec, codec.latents(apply_pixels(decode(codec, q, video), aug))
         ),
     }
     times: dict[str, list[float]] = {name: [] for name in fns}
@@ -175,7 +175,7 @@ def measure_speed(
 
 
 def evaluate_augmenter(
-    codec: VideoCodec,
+    codec: Codec,
     augmenter: LatentAugmenter,
     videos: torch.Tensor,
     device: torch.device,
@@ -237,7 +237,7 @@ def table_sections(result: dict[str, Any]) -> list[tuple[str, list[dict[str, Any
 @torch.no_grad()
 def save_figure(
     path: str | Path,
-    codec: VideoCodec,
+    codec: Codec,
     augmenter: LatentAugmenter,
     video: torch.Tensor,
     kinds: Sequence[str] | None = None,

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..codec import VideoCodec
+from ..codec import Codec
 from ..errors import CVError
 from .network import LatentAugmenter, load_augmenter
 from .params import Augmentation, applied_params
@@ -51,7 +51,7 @@ class RandomLatentAugment(nn.Module):
     def from_checkpoint(
         cls,
         path: str | Path,
-        codec: VideoCodec,
+        codec: Codec,
         probs: Mapping[str, float] | None = None,
         device: str | torch.device = "cpu",
         seed: int | None = None,

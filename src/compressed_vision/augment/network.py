@@ -33,8 +33,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..checkpoint import load_checkpoint, save_checkpoint
-from ..codec import VideoCodec, codec_fingerprint
+from ..codec import Codec
 from ..codec.checkpoint import resolve_shipped
+from ..codec.zoo import ZOO
 from ..errors import CheckpointError, CVError, ShapeError
 from ..video.transforms import TRANSFORMS, warp_frames
 from .params import COND_DIM, Augmentation, conditioning, geometry, parse_types
@@ -268,23 +269,23 @@ def _helpers(grid: torch.Tensor) -> torch.Tensor:
     return torch.cat([coords, inside, offset], dim=1)
 
 
-def save_augmenter(path: str | Path, augmenter: LatentAugmenter, codec: VideoCodec) -> Path:
+def save_augmenter(path: str | Path, augmenter: LatentAugmenter, codec: Codec) -> Path:
     """Write the augmenter with its config and the fingerprint of the codec it was trained for."""
     config = {
         "augmenter": augmenter.config.to_dict(),
-        "codec_fingerprint": codec_fingerprint(codec),
-        "codec": codec.config.to_dict(),
+        "codec_fingerprint": codec.fingerprint(),
+        "codec": codec.spec.to_dict(),
     }
     return save_checkpoint(path, augmenter.state_dict(), KIND, config)
 
 
 # Augmenters shipped inside the package, by the name of the shipped codec they serve.
-SHIPPED = {"cr240": "augmenter_cr240.safetensors"}
+SHIPPED = {name: c.augmenter for name, c in ZOO.items() if c.augmenter}
 
 
 def load_augmenter(
     path: str | Path,
-    codec: VideoCodec,
+    codec: Codec,
     device: str | torch.device = "cpu",
     warm_start: bool = False,
 ) -> LatentAugmenter:
@@ -295,7 +296,7 @@ def load_augmenter(
     (a retrained codec's augmenter adapts in a fraction of the steps)."""
     path = resolve_shipped(path, SHIPPED)
     state, config = load_checkpoint(path, KIND)
-    expected, actual = config.get("codec_fingerprint"), codec_fingerprint(codec)
+    expected, actual = config.get("codec_fingerprint"), codec.fingerprint()
     if expected != actual and not warm_start:
         raise CheckpointError(
             f"this augmenter was trained for the codec with fingerprint {expected}, "

@@ -18,32 +18,25 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ..codec import VideoCodec
+from ..codec import Codec, common_region
 from ..errors import CVError
 from ..train_loop import LoopConfig, train
 from .network import AugmenterConfig, LatentAugmenter, save_augmenter
 from .params import apply_pixels, parse_types, sample_augmentation
 
 
-def encoder_latents(codec: VideoCodec, video: torch.Tensor) -> torch.Tensor:
-    """The latents (B, D, T', H', W') the codec's quantiser sees for videos in [0, 1]: the
-    encoder's output, normalised as the quantiser normalises it (for cosine codebooks)."""
-    return codec.quantizer.normalise(codec.encoder(codec.pad(video) - 0.5))
-
-
-def quantise(codec: VideoCodec, latents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def quantise(codec: Codec, latents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(quantised latents, codes) of latents; the codebooks are left as they are."""
-    codes = codec.quantizer.codes_of(latents.detach().float())
+    codes = codec.codes_of(latents.detach().float())
     return codec.quantize(codes), codes
 
 
-def decode(codec: VideoCodec, latents: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """Decode latents and crop to the (T, H, W) of the video `like`."""
-    t, h, w = like.shape[-3:]
-    return codec.decode_latents(latents)[:, :, :t, :h, :w]
+def decode(codec: Codec, latents: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """Decode latents, cut to the region of the video `like` it covers (`common_region`)."""
+    return common_region(codec.decode_latents(latents), like)[0]
 
 
-def make_step(codec: VideoCodec, kinds: Sequence[str], pixel_weight: float, seed: int):
+def make_step(codec: Codec, kinds: Sequence[str], pixel_weight: float, seed: int):
     """The loop's step function: sample augmentations, build targets, compute the loss."""
     generator = torch.Generator().manual_seed(seed)
 
@@ -51,14 +44,15 @@ def make_step(codec: VideoCodec, kinds: Sequence[str], pixel_weight: float, seed
         video = batch["video"]
         aug = sample_augmentation(kinds, video.shape[0], generator)
         with torch.no_grad():
-            source, _ = quantise(codec, encoder_latents(codec, video))
+            source, _ = quantise(codec, codec.latents(video))
             target_video = apply_pixels(video, aug)
-            target = encoder_latents(codec, target_video).float()
+            target = codec.latents(target_video).float()
             _, target_codes = quantise(codec, target)
         pred = model(source, aug)
         latent_loss = F.mse_loss(pred.float(), target) / target.var(dim=(0, 2, 3, 4)).mean()
-        pixel_mse = F.mse_loss(decode(codec, pred, video).float(), target_video)
-        loss = latent_loss + pixel_weight * pixel_mse / target_video.var()
+        decoded, seen = common_region(codec.decode_latents(pred), target_video)
+        pixel_mse = F.mse_loss(decoded.float(), seen)
+        loss = latent_loss + pixel_weight * pixel_mse / seen.var()
         agree = (quantise(codec, pred.detach())[1] == target_codes).float().mean()
         metrics = {
             "latent_rel": float(latent_loss.detach()),
@@ -70,14 +64,14 @@ def make_step(codec: VideoCodec, kinds: Sequence[str], pixel_weight: float, seed
     return step
 
 
-def measure_latent_scale(codec: VideoCodec, video: torch.Tensor) -> float:
+def measure_latent_scale(codec: Codec, video: torch.Tensor) -> float:
     """The standard deviation of the codec's latents over a batch of clips."""
     with torch.no_grad():
-        return float(encoder_latents(codec, video).float().std())
+        return float(codec.latents(video).float().std())
 
 
 def train_augmenter(
-    codec: VideoCodec,
+    codec: Codec,
     batches: Iterator[dict],
     loop: LoopConfig,
     device: torch.device,
@@ -97,11 +91,6 @@ def train_augmenter(
     types the batches are drawn from. Saves to `out` (with a `.log.json` of the last metrics)
     if given.
     """
-    if codec.config.quantizer == "rvq":
-        raise CVError(
-            "latent augmentation works in the space the encoder writes and the codebooks "
-            "read; a residual (rvq) codec's differ: use a vq or fsq codec"
-        )
     cfg = init.config if init is not None else cfg or AugmenterConfig(codec.latent_dim)
     if cfg.latent_dim != codec.latent_dim:
         raise CVError(f"augmenter latent_dim {cfg.latent_dim} != codec's {codec.latent_dim}")

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..codec import codec_fingerprint, load_codec
+from ..codec import load_codec
 from ..store import build_store, manifest_from_source
 from ..store.info import bytes_on_disk
 from ..tasks.config import REORDERS_FRAMES, TaskConfig
@@ -299,13 +299,13 @@ def _prepare(
         tag = f"{name}-{synthetic.num_videos}x{synthetic.frames}x{cfg.size}"
         source = write_synthetic_dataset(work / tag, synthetic, cfg.test_videos, 12, show)
     manifest = manifest_from_source(source)
-    store = work / "stores" / f"{tag}-{codec_fingerprint(codec)}.zarr"
+    store = work / "stores" / f"{tag}-{codec.fingerprint()}.zarr"
     build_store(manifest, codec, str(store), size=cfg.size, progress=show)
     copies = {}
     real = name == "real"
     for method in COPIES:
         if method in inputs:
-            suffix = codec_fingerprint(codec) if method == "decoded" else f"cr{cr:.4g}"
+            suffix = codec.fingerprint() if method == "decoded" else f"cr{cr:.4g}"
             folder = work / "copies" / f"{tag}-{method}-{suffix}"
             _, summary = recompress_copies(manifest, method, cr, cfg.size, folder, show, codec)
             copies[method] = (str(folder), summary)
@@ -491,8 +491,8 @@ def run_downstream(
     out = Path(out_dir)
     work = Path(work_dir) if work_dir is not None else out / "work"
     codec = load_codec(cfg.codec)
-    cr = codec.config.compression_rate(cfg.frames, cfg.size, cfg.size)
-    tf = codec.config.temporal_factor
+    cr = codec.compression_rate((cfg.frames, cfg.size, cfg.size))
+    tf = codec.temporal_factor
     given = {"real": cfg.real_videos, "camera": cfg.photos, "camera_frames": cfg.photos}
     needed = [DATASET_OF[t] for t in cfg.tasks if given.get(DATASET_OF[t], True)]
     runs = [
@@ -523,9 +523,9 @@ def run_downstream(
     ratios = _ratios(rows)
     device = torch.device(results[0]["device"]) if results else torch.device("cpu")
     notes = (
-        f"\nCodec `{cfg.codec}`: CR {cr:.1f} ({codec.config.spatial_factor}x spatial, "
-        f"{tf}x temporal, {codec.config.num_codebooks} codebooks of "
-        f"{codec.config.codebook_size}). Backbone `{cfg.backbone}` {cfg.backbone_options}, "
+        f"\nCodec `{cfg.codec}`: CR {cr:.1f} ({codec.spatial_factor}x spatial, "
+        f"{tf}x temporal, {codec.num_codebooks} codebooks of "
+        f"{codec.codebook_size}). Backbone `{cfg.backbone}` {cfg.backbone_options}, "
         f"{cfg.frames}-frame {cfg.size}x{cfg.size} clips"
         + (f" ({cfg.frame_task_frames} frame-wise)" if cfg.frame_task_frames else "")
         + ", pixel stem "
@@ -546,7 +546,7 @@ def run_downstream(
     table = markdown_table(rows) + notes + "\n" + markdown_table(ratio_rows)
     payload = {
         "config": asdict(cfg),
-        "codec": codec.config.to_dict(),
+        "codec": codec.spec.to_dict(),
         "codec_cr": cr,
         "rows": rows,
         "ratios": ratios,

@@ -1,6 +1,8 @@
-"""The neural video codec: config and presets, model, quantiser, training, checkpoints."""
+"""The neural video codec: config and presets, model, quantiser, training, checkpoints; the
+`Codec` interface every codec (ours, the official ones) implements and `load_codec`."""
 
-from .checkpoint import codec_fingerprint, load_codec, save_codec
+from .base import Codec, CodeSpec, codec_fingerprint, common_region
+from .checkpoint import load_codec, load_video_codec, save_codec
 from .config import PRESETS, CodecConfig, compression_rate, preset
 from .metrics import psnr
 from .model import VideoCodec
@@ -8,11 +10,15 @@ from .train import train_codec
 
 __all__ = [
     "PRESETS",
+    "Codec",
+    "CodeSpec",
     "CodecConfig",
     "VideoCodec",
     "codec_fingerprint",
+    "common_region",
     "compression_rate",
     "load_codec",
+    "load_video_codec",
     "preset",
     "psnr",
     "save_codec",

@@ -1,22 +1,24 @@
-"""Saving and loading codecs as safetensors files with their config."""
+"""Saving and loading codecs: ours as safetensors files with their config; `load_codec`
+also opens the official codecs (a released `.pkl` or a converted file)."""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import torch
 
-from ..checkpoint import load_checkpoint, save_checkpoint
+from ..checkpoint import load_checkpoint, read_metadata, save_checkpoint
 from ..errors import CheckpointError
+from .base import Codec
 from .config import CodecConfig
 from .model import VideoCodec
 
-KIND = "codec"
+KIND = VideoCodec.kind
 
 
 # Codecs shipped inside the package (trained by `make weights`, see the README).
 SHIPPED = {"cr30": "codec_cr30.safetensors", "cr240": "codec_cr240.safetensors"}
+SHIPPED_NAMES = ", ".join(SHIPPED)
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 
 
@@ -39,8 +41,9 @@ def resolve_codec_path(spec: str | Path) -> Path:
     return resolve_shipped(spec, SHIPPED)
 
 
-def load_codec(path: str | Path, device: str | torch.device = "cpu") -> VideoCodec:
-    """Rebuild a codec from one checkpoint file (or a shipped codec's name), in eval mode."""
+def load_video_codec(path: str | Path, device: str | torch.device = "cpu") -> VideoCodec:
+    """One of our codecs from its checkpoint file (or a shipped codec's name), in eval mode:
+    what training and export take."""
     path = resolve_codec_path(path)
     state, config = load_checkpoint(path, KIND)
     try:
@@ -51,20 +54,30 @@ def load_codec(path: str | Path, device: str | torch.device = "cpu") -> VideoCod
     return codec.to(device).eval()
 
 
-# Config fields added after codecs were first shipped, with the value every earlier codec has:
-# left out of the fingerprint at that value, so existing codecs (and their stores) keep theirs.
-LATER_FIELDS = {"decoder_channels": 0, "quantizer": "vq"}
+def load_codec(spec: str | Path, device: str | torch.device = "cpu") -> Codec:
+    """Any codec, in eval mode on `device`: a shipped codec's name ("cr240", "cr30"), one of
+    our checkpoints, an official `.pkl` (read with the restricted unpickler: a file naming
+    any global outside its allow-list is refused before anything in it runs) or an official
+    codec converted by `cvis official convert`. Anything else is a `CheckpointError` naming
+    the file and what it is."""
+    # The official port builds on this package's modules, so it is imported on use.
+    from ..official.load import KIND as OFFICIAL_KIND
+    from ..official.load import is_pickle, load_official
 
-
-def codec_fingerprint(codec: VideoCodec) -> str:
-    """A hash of the codec's weights and config: codes are only valid with this codec."""
-    config = {
-        k: v
-        for k, v in codec.config.to_dict().items()
-        if k not in LATER_FIELDS or v != LATER_FIELDS[k]
-    }
-    h = hashlib.sha256(repr(sorted(config.items())).encode())
-    for name, tensor in sorted(codec.state_dict().items()):
-        h.update(name.encode())
-        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()[:16]
+    path = resolve_codec_path(spec)
+    if not path.is_file():
+        raise CheckpointError(
+            f"no such checkpoint file (nor a shipped codec: {SHIPPED_NAMES})", path
+        )
+    if is_pickle(path):
+        return load_official(path, device)
+    kind = read_metadata(path)["kind"]
+    if kind == OFFICIAL_KIND:
+        return load_official(path, device)
+    if kind != KIND:
+        raise CheckpointError(
+            f"is a {kind!r} checkpoint, expected {KIND!r} (one of ours) or {OFFICIAL_KIND!r} "
+            "(a converted official codec): it is not a codec",
+            path,
+        )
+    return load_video_codec(path, device)

@@ -13,8 +13,7 @@ import zstandard
 
 from ..errors import CVError, TruncatedVideo, VideoError
 from ..video.io import Size, iter_video_chunks, keep_partial_chunks, probe_video, write_video
-from .checkpoint import codec_fingerprint
-from .model import VideoCodec
+from .base import Codec
 from .rate import compress_codes, decompress_codes
 
 WINDOW = 16  # code steps per encode window: memory is bounded by it
@@ -31,7 +30,7 @@ def tensor_to_frames(video: torch.Tensor) -> np.ndarray:
 
 
 def encode_file(
-    codec: VideoCodec,
+    codec: Codec,
     path: str | Path,
     device: torch.device,
     size: Size = None,
@@ -44,7 +43,7 @@ def encode_file(
     video raises `TruncatedVideo`; with `keep_partial` its decoded frames are encoded and
     the metadata says "partial", with the declared and decoded frame counts."""
     info = probe_video(path)
-    step = WINDOW * codec.config.temporal_factor
+    step = WINDOW * codec.temporal_factor
     parts, frames, height, width = [], 0, 0, 0
     truncated: list[TruncatedVideo] = []
     chunks = iter_video_chunks(path, chunk=step, size=size, fps=fps)
@@ -64,7 +63,7 @@ def encode_file(
         "frames": frames,
         "height": height,
         "width": width,
-        "codec": codec_fingerprint(codec),
+        "codec": codec.fingerprint(),
     }
     if truncated:
         meta.update(partial=True, declared_frames=truncated[0].declared, decoded_frames=frames)
@@ -134,17 +133,19 @@ def _parse_code_file(
 
 
 def decode_to_file(
-    codec: VideoCodec,
+    codec: Codec,
     codes: torch.Tensor,
     meta: dict,
     out: str | Path,
     device: torch.device,
     path: str | Path | None = None,
 ) -> Path:
-    """Decode codes (G, T', H', W') to an H.264 mp4 at the source's size and rate; codes the
-    codec cannot take are a `CVError` naming `path` (their code file; default: their video)."""
+    """Decode codes (G, T', H', W') to an H.264 mp4 at the source's size and rate (smaller
+    for a codec whose output grid is: the official 2x-time codecs decode the centre, one code
+    position less in H and W); codes the codec cannot take are a `CVError` naming `path`
+    (their code file; default: their video)."""
     where = path or meta.get("source")
-    if meta.get("codec") not in (None, codec_fingerprint(codec)):
+    if meta.get("codec") not in (None, codec.fingerprint()):
         raise CVError("these codes were written by a different codec (fingerprint mismatch)", where)
     have = (int(codes.shape[0]), meta["codebook_size"])
     need = (codec.num_codebooks, codec.codebook_size)

@@ -13,14 +13,16 @@ exactly the codes of a whole-clip encode. The decoder uses temporal context.
 
 from __future__ import annotations
 
+import hashlib
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import ShapeError
+from ..errors import CVError, ShapeError
 from .config import CodecConfig
 from .fsq import ScalarQuantizer
 from .layers import ResBlock, batch_to_frames, frames_to_batch, stage_widths
@@ -89,8 +91,16 @@ class Decoder(nn.Module):
         return batch_to_frames(self.up(x), latents.shape[0], self.group) + 0.5
 
 
+# Config fields added after codecs were first shipped, with the value every earlier codec has:
+# left out of the fingerprint at that value, so existing codecs (and their stores) keep theirs.
+LATER_FIELDS = {"decoder_channels": 0, "quantizer": "vq"}
+
+
 class VideoCodec(nn.Module):
-    """Encode (B, 3, T, H, W) videos in [0, 1] to codes (B, G, T', H', W') and back."""
+    """Encode (B, 3, T, H, W) videos in [0, 1] to codes (B, G, T', H', W') and back; a
+    `codec.base.Codec`."""
+
+    kind = "codec"
 
     def __init__(self, cfg: CodecConfig):
         super().__init__()
@@ -114,12 +124,49 @@ class VideoCodec(nn.Module):
         return self.config.codebook_size
 
     @property
+    def codebook_dim(self) -> int:
+        return self.config.codebook_dim
+
+    @property
     def latent_dim(self) -> int:
         return self.config.latent_dim
 
-    def compression_rate(self, video_shape: tuple[int, ...]) -> float:
+    @property
+    def spatial_factor(self) -> int:
+        return self.config.spatial_factor
+
+    @property
+    def temporal_factor(self) -> int:
+        return self.config.temporal_factor
+
+    @property
+    def spec(self) -> CodecConfig:
+        return self.config
+
+    @property
+    def codebooks(self) -> torch.Tensor:
+        return self.quantizer.embeddings
+
+    def code_shape(self, video_shape: Sequence[int]) -> tuple[int, int, int, int]:
+        """(G, T', H', W') for a (..., T, H, W) video (see `CodecConfig.code_shape`)."""
+        return self.config.code_shape(*video_shape[-3:])
+
+    def compression_rate(self, video_shape: Sequence[int]) -> float:
         """CR for a (..., T, H, W) video (see `CodecConfig.compression_rate`)."""
         return self.config.compression_rate(*video_shape[-3:])
+
+    def fingerprint(self) -> str:
+        """A hash of the weights and config: codes are only valid with this codec."""
+        config = {
+            k: v
+            for k, v in self.config.to_dict().items()
+            if k not in LATER_FIELDS or v != LATER_FIELDS[k]
+        }
+        h = hashlib.sha256(repr(sorted(config.items())).encode())
+        for name, tensor in sorted(self.state_dict().items()):
+            h.update(name.encode())
+            h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        return h.hexdigest()[:16]
 
     def pad(self, video: torch.Tensor) -> torch.Tensor:
         """Apply the padding rule (see the module docstring); checks the shape first."""
@@ -158,6 +205,21 @@ class VideoCodec(nn.Module):
             z = self.encoder(video[:, :, start : start + step] - 0.5)
             codes.append(self.quantizer.codes_of(z))
         return torch.cat(codes, dim=2)
+
+    def latents(self, video: torch.Tensor) -> torch.Tensor:
+        """The encoder's latents (B, D, T', H', W') of videos in [0, 1], normalised as the
+        quantiser normalises them (for cosine codebooks). Not for a residual (rvq) codec,
+        whose encoder writes another space than its codebooks read."""
+        if self.config.quantizer == "rvq":
+            raise CVError(
+                "a residual (rvq) codec's encoder writes another space than its codebooks "
+                "read (latent augmentation needs them to agree): use a vq or fsq codec"
+            )
+        return self.quantizer.normalise(self.encoder(self.pad(video) - 0.5))
+
+    def codes_of(self, latents: torch.Tensor) -> torch.Tensor:
+        """Latents (B, D, T', H', W') -> codes of the nearest entries (no codebook update)."""
+        return self.quantizer.codes_of(latents)
 
     def quantize(self, codes: torch.Tensor) -> torch.Tensor:
         """Codes (B, G, T', H', W') -> quantised latents (B, D, T', H', W')."""

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from ..checkpoint import load_training_state, save_training_state
 from ..errors import CheckpointError
 from ..train_loop import LoopConfig, make_optimizer, train
-from .checkpoint import load_codec, save_codec
+from .checkpoint import load_video_codec, save_codec
 from .config import CodecConfig
 from .metrics import psnr
 from .model import VideoCodec
@@ -99,13 +99,13 @@ def train_codec(
     out = Path(out) if out is not None else None
     codec = VideoCodec(cfg)
     if init is not None:
-        codec = load_codec(init, device).train()
+        codec = load_video_codec(init, device).train()
         if codec.config != cfg:
             raise CheckpointError(f"has config {codec.config}, the run {cfg}", init)
     optimizer = make_optimizer(codec, loop)
     start = 0
     if resume and out is not None and out.exists():
-        codec = load_codec(out, device).train()
+        codec = load_video_codec(out, device).train()
         if codec.config != cfg:
             raise CheckpointError(f"was trained with {codec.config}, not {cfg}", out)
         optimizer = make_optimizer(codec, loop)

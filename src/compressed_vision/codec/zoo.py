@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import load_codec, save_codec
+from .checkpoint import load_video_codec, save_codec
 from .recipe import CodecRecipe, run_recipe
 
 DATA = "{data}"  # in a recipe's paths: the project's shared data folder (`--data-root`)
@@ -20,13 +20,15 @@ VALIDATION = "benchmarks/codec_validation.py"
 @dataclass(frozen=True)
 class ShippedCodec:
     """A shipped codec: its file in the package, the recipes of its training stages (each
-    stage after the first starts from the one before) and what it measured."""
+    stage after the first starts from the one before), what it measured, and the file of the
+    latent augmenter shipped for it, if any (`--latent-augment NAME`)."""
 
     name: str
     file: str
     stages: tuple[CodecRecipe, ...]
     figures: dict[str, float]
     measured_by: str
+    augmenter: str | None = None
 
 
 def _first_release(preset: str) -> CodecRecipe:
@@ -51,6 +53,7 @@ ZOO: dict[str, ShippedCodec] = {
         (_first_release("cr240"),),
         {"CR": 256, "held-out PSNR (dB)": 23.4, "photos": 22.8, "carphone": 24.0},
         f"{VALIDATION} --codec cr240 --codec cr30 --threads 1 --name codec_validation_shipped",
+        augmenter="augmenter_cr240.safetensors",
     ),
     "cr30": ShippedCodec(
         "cr30",
@@ -93,7 +96,9 @@ def reproduce(
             recipe = replace(recipe, init=str(shipped))
         path = out / f"{name}-stage{i + 1}.safetensors"
         run_recipe(recipe, path, device or torch.device("cpu"), resume or path.exists())
-        shipped = save_codec(path.with_suffix(".f16.safetensors"), load_codec(path), half=True)
+        shipped = save_codec(
+            path.with_suffix(".f16.safetensors"), load_video_codec(path), half=True
+        )
     if export is not None:
         Path(export).mkdir(parents=True, exist_ok=True)
         shutil.copy(shipped, Path(export) / ZOO[name].file)
@@ -103,13 +108,14 @@ def reproduce(
 def zoo_table() -> str:
     """The shipped codecs as a markdown table (what `cvis codec list` prints)."""
     lines = [
-        "| codec | file | training | figures | measured by |",
-        "| --- | --- | --- | --- | --- |",
+        "| codec | file | augmenter | training | figures | measured by |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for c in ZOO.values():
         stages = "; then ".join(
             f"{s.preset} {s.overrides}, {s.steps} steps on {', '.join(s.data)}" for s in c.stages
         )
         figures = ", ".join(f"{k} {v:g}" for k, v in c.figures.items())
-        lines.append(f"| {c.name} | {c.file} | {stages} | {figures} | `{c.measured_by}` |")
+        files = f"{c.name} | {c.file} | {c.augmenter or '-'}"
+        lines.append(f"| {files} | {stages} | {figures} | `{c.measured_by}` |")
     return "\n".join(lines) + "\n"

@@ -17,7 +17,7 @@ from .backbones import build_backbone
 from .codes import CodebookLookup, IndexEmbedding
 
 if TYPE_CHECKING:
-    from ..codec import CodecConfig
+    from ..codec import CodeSpec
 
 KIND = "video_classifier"
 INPUTS = ("codes", "pixels")
@@ -58,7 +58,7 @@ class ModelConfig:
         return self.num_codebooks * per_codebook
 
     @classmethod
-    def for_codes(cls, codec: CodecConfig, **kwargs: Any) -> ModelConfig:
+    def for_codes(cls, codec: CodeSpec, **kwargs: Any) -> ModelConfig:
         """A classifier on the codes of `codec`: its codebooks' count, size and width."""
         return cls(
             inputs="codes",

@@ -13,7 +13,8 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from ..errors import CheckpointError
+from ..codec.config import compression_rate
+from ..errors import CheckpointError, ShapeError
 
 _ACTIVATIONS = ("", "relu", "sigmoid", "tanh", "gelu", "softplus", "silu", "swish")
 
@@ -100,6 +101,34 @@ class CodecKwargs:
     @property
     def res_channels(self) -> int:
         return int(self.bot_channels * self.res_bot_mult)
+
+    # -- the shape of the codes (`codec.base.CodeSpec`, what a store records) ------------
+
+    @property
+    def codebook_size(self) -> int:
+        return self.vq_num_embeddings
+
+    @property
+    def spatial_factor(self) -> int:
+        return self.stride[1] ** self.num_conv_layers
+
+    @property
+    def temporal_factor(self) -> int:
+        return self.stride[0] ** self.num_conv_layers * (2 if self.use_time_compression_2x else 1)
+
+    def code_shape(self, frames: int, height: int, width: int) -> tuple[int, int, int, int]:
+        """(G, T', H', W') of the codes of a (T, H, W) clip (see `code_grid`); a clip too
+        small for the convolutions is a `ShapeError`."""
+        try:
+            return (self.num_codebooks, *self.code_grid(frames, height, width))
+        except ValueError as e:
+            raise ShapeError(str(e)) from None
+
+    def compression_rate(self, frames: int, height: int, width: int) -> float:
+        """CR = (T*H*W*3*8) / (number of indices * log2 K): the official
+        `prod(input.shape) / prod(codes.shape) * 8 / log2(K)`."""
+        indices = math.prod(self.code_shape(frames, height, width))
+        return compression_rate((frames, height, width), indices, self.codebook_size)
 
     def code_grid(self, frames: int, height: int, width: int) -> tuple[int, int, int]:
         """(T', H', W') of the codes for a (T, H, W) clip, by the encoder's conv arithmetic.

@@ -13,11 +13,11 @@ from .convert import augmenter_dims, official_state_dict
 from .model import OfficialModel
 from .unpickle import read_official_checkpoint
 
-KIND = "official_codec"
+KIND = OfficialModel.kind
 _PICKLE_SUFFIXES = (".pkl", ".pickle")
 
 
-def _is_pickle(path: Path) -> bool:
+def is_pickle(path: Path) -> bool:
     """Pickles of protocol 2+ start with the PROTO opcode 0x80; safetensors never do."""
     if path.suffix.lower() in _PICKLE_SUFFIXES:
         return True
@@ -72,7 +72,7 @@ def load_official(path: str | Path, device: str | torch.device = "cpu") -> Offic
     path = Path(path)
     if not path.is_file():
         raise CheckpointError("no such checkpoint file", path)
-    model = _from_pickle(path) if _is_pickle(path) else _from_safetensors(path)
+    model = _from_pickle(path) if is_pickle(path) else _from_safetensors(path)
     return model.to(device).eval()
 
 

@@ -8,13 +8,13 @@ into ours and `permute(0, 2, 3, 4, 1)` turns ours back.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
-from ..codec.config import compression_rate
 from ..errors import CheckpointError, ShapeError
 from .augmenter import NeuralTransformation
 from .codec import OfficialCodec
@@ -22,7 +22,10 @@ from .config import AugmenterKwargs, CodecKwargs
 
 
 class OfficialModel(nn.Module):
-    """The official Compressed Vision codec, ported exactly; build it with `load_official`."""
+    """The official Compressed Vision codec, ported exactly; build it with `load_official`.
+    A `codec.base.Codec`, so it goes wherever our codecs go."""
+
+    kind = "official_codec"
 
     def __init__(
         self,
@@ -70,6 +73,24 @@ class OfficialModel(nn.Module):
         return self.num_codebooks * self.codebook_dim
 
     @property
+    def spatial_factor(self) -> int:
+        return self.codec_kwargs.spatial_factor
+
+    @property
+    def temporal_factor(self) -> int:
+        return self.codec_kwargs.temporal_factor
+
+    @property
+    def spec(self) -> CodecKwargs:
+        """The shape of the codes (`codec.base.CodeSpec`)."""
+        return self.codec_kwargs
+
+    @property
+    def codebooks(self) -> torch.Tensor:
+        """(G, K, d): entry k of codebook g is `codebooks[g, k]`."""
+        return self.codec.quantizer.codebooks
+
+    @property
     def augmentation_type(self) -> str | None:
         """The augmentation the augmenter was trained for ('flip', ...), or None."""
         return None if self.augmenter_kwargs is None else self.augmenter_kwargs.type
@@ -99,24 +120,30 @@ class OfficialModel(nn.Module):
         if len(video_shape) < 3:
             raise ShapeError(f"expected a shape ending with (T, H, W), got {tuple(video_shape)}")
         t, h, w = (int(n) for n in video_shape[-3:])
-        try:
-            return (self.num_codebooks, *self.codec_kwargs.code_grid(t, h, w))
-        except ValueError as e:
-            raise ShapeError(str(e)) from None
+        return self.codec_kwargs.code_shape(t, h, w)
 
     def compression_rate(self, video_shape: Sequence[int]) -> float:
         """CR = (T*H*W*3*8) / (number of indices * log2 K) for a (..., T, H, W) video shape.
 
         Equals the official `prod(input.shape) / prod(codes.shape) * 8 / log2(K)`.
         """
-        g, t2, h2, w2 = self.code_shape(video_shape)
-        t, h, w = (int(n) for n in video_shape[-3:])
-        return compression_rate((t, h, w), g * t2 * h2 * w2, self.codebook_size)
+        self.code_shape(video_shape)  # the shape's checks
+        return self.codec_kwargs.compression_rate(*(int(n) for n in video_shape[-3:]))
+
+    def fingerprint(self) -> str:
+        """A hash of the codec's config and weights (not the augmenter's): the same for a
+        `.pkl` and its converted file; codes are only valid with this codec."""
+        h = hashlib.sha256(
+            b"official:" + repr(sorted(self.codec_kwargs.to_dict().items())).encode()
+        )
+        for name, tensor in sorted(self.codec.state_dict().items()):
+            h.update(name.encode())
+            h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        return h.hexdigest()[:16]
 
     # -- computation -------------------------------------------------------------------
 
-    def encode(self, video: torch.Tensor) -> torch.Tensor:
-        """(B, C, T, H, W) float video in [0, 1] -> (B, G, T', H', W') int64 codes."""
+    def _check_video(self, video: torch.Tensor) -> None:
         if video.dim() != 5 or video.shape[1] != self.codec_kwargs.num_channels:
             raise ShapeError(
                 f"expected video (B, {self.codec_kwargs.num_channels}, T, H, W), "
@@ -125,9 +152,37 @@ class OfficialModel(nn.Module):
         if not video.is_floating_point():
             raise ShapeError(f"expected a float video in [0, 1], got dtype {video.dtype}")
         self.code_shape(video.shape)  # clear error for a clip too small
-        weight = self.codec.quantizer.codebooks
-        embedding = self.codec.encoder(video.to(weight.dtype))
-        return self.codec.quantizer.encode(embedding)
+
+    def _embed(self, video: torch.Tensor) -> torch.Tensor:
+        """The encoder's output (channels interleaved by codebook, as the quantiser reads)."""
+        return self.codec.encoder(video.to(self.codebooks.dtype))
+
+    def encode(self, video: torch.Tensor, window: int = 16) -> torch.Tensor:
+        """(B, C, T, H, W) float video in [0, 1] -> (B, G, T', H', W') int64 codes, `window`
+        code steps at a time. The official encoders' kernels span one frame (time is only
+        strided), so windows of whole code steps give the codes of a whole-clip encode."""
+        self._check_video(video)
+        step = window * self.temporal_factor
+        parts = [
+            self.codec.quantizer.encode(self._embed(video[:, :, i : i + step]))
+            for i in range(0, video.shape[2], step)
+        ]
+        return torch.cat(parts, dim=2)
+
+    def latents(self, video: torch.Tensor) -> torch.Tensor:
+        """(B, C, T, H, W) video -> the encoder's latents (B, D, T', H', W') in the block
+        order of `quantize` (codebook g's d channels together)."""
+        self._check_video(video)
+        x = self._embed(video)
+        b, _, *grid = x.shape
+        return x.view(b, self.codebook_dim, self.num_codebooks, *grid).transpose(1, 2).flatten(1, 2)
+
+    def codes_of(self, latents: torch.Tensor) -> torch.Tensor:
+        """(B, D, T', H', W') latents in block order -> codes of the nearest entries."""
+        b, _, *grid = latents.shape
+        blocks = latents.view(b, self.num_codebooks, self.codebook_dim, *grid)
+        interleaved = blocks.transpose(1, 2).flatten(1, 2)
+        return self.codec.quantizer.encode(interleaved.to(self.codebooks.dtype))
 
     def quantize(self, codes: torch.Tensor) -> torch.Tensor:
         """(B, G, T', H', W') codes -> (B, D, T', H', W') latents (codebook g in block g)."""

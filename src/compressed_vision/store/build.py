@@ -12,6 +12,7 @@ Under `torchrun` (WORLD_SIZE > 1) rank r takes items r, r + W, r + 2W, ... of th
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -27,13 +28,11 @@ import torch.distributed as dist
 import zarr
 from tqdm.auto import tqdm
 
-from ..codec.checkpoint import codec_fingerprint
-from ..codec.config import CodecConfig
-from ..codec.model import VideoCodec
+from ..codec.base import Codec
 from ..errors import CVError
 from .layout import FAILURES, FORMAT, VERSION, VIDEOS, is_memory, open_root
 from .manifest import Item, Manifest
-from .reader import CodeStore, open_store_root
+from .reader import OUR_KIND, CodeStore, open_store_root
 from .writer import BuildSpec, encode_item
 
 ItemHook = Callable[[Item, str | None], None]
@@ -52,13 +51,15 @@ class BuildSummary:
     partial_in_store: list[str]  # ids of videos stored with only their first decoded frames
 
 
-def root_attrs(codec: VideoCodec, spec: BuildSpec) -> dict[str, Any]:
-    """The root attrs of a store built with this codec and spec (JSON-normalised)."""
+def root_attrs(codec: Codec, spec: BuildSpec) -> dict[str, Any]:
+    """The root attrs of a store built with this codec and spec (JSON-normalised): the
+    codec's kind, the shape of its codes (`codec.spec`) and its fingerprint."""
     attrs = {
         "format": FORMAT,
         "version": VERSION,
-        "codec": codec.config.to_dict(),
-        "codec_fingerprint": codec_fingerprint(codec),
+        "codec_kind": codec.kind,
+        "codec": codec.spec.to_dict(),
+        "codec_fingerprint": codec.fingerprint(),
         "size": spec.size,
         "fps": spec.fps,
         "chunk_steps": spec.chunk_steps,
@@ -69,7 +70,7 @@ def root_attrs(codec: VideoCodec, spec: BuildSpec) -> dict[str, Any]:
 
 
 def prepare_root(
-    url: str, codec: VideoCodec, spec: BuildSpec, storage_options: dict | None = None
+    url: str, codec: Codec, spec: BuildSpec, storage_options: dict | None = None
 ) -> zarr.Group:
     """Create the store, or check that an existing one was built with the same codec and
     settings (so resuming can never mix codes of two codecs)."""
@@ -85,6 +86,7 @@ def prepare_root(
         return root
     if found.get("format") != FORMAT:
         raise CVError("exists and is not a code store", url)
+    found.setdefault("codec_kind", OUR_KIND)  # stores from before other kinds: ours
     if found.get("codec_fingerprint") != expected["codec_fingerprint"]:
         raise CVError(
             f"this store was built with another codec ({found.get('codec_fingerprint')}; "
@@ -125,8 +127,7 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(
-    config: dict,
-    state: dict,
+    codec: Codec,
     device: str,
     url: str,
     options: dict | None,
@@ -134,8 +135,6 @@ def _init_worker(
     keep_partial: bool,
 ) -> None:
     torch.set_num_threads(1)
-    codec = VideoCodec(CodecConfig.from_dict(config))
-    codec.load_state_dict(state)
     _WORKER.update(
         codec=codec.to(device).eval(),
         device=torch.device(device),
@@ -152,7 +151,7 @@ def _work(item: Item) -> str | None:
 
 def _run_pool(
     todo: list[Item],
-    codec: VideoCodec,
+    codec: Codec,
     device: torch.device,
     url: str,
     options: dict | None,
@@ -161,8 +160,7 @@ def _run_pool(
     keep_partial: bool,
 ) -> Iterator[tuple[Item, str | None]]:
     """Yield (item, failure reason or None) as worker processes finish them."""
-    state = {k: v.detach().cpu() for k, v in codec.state_dict().items()}
-    init = (codec.config.to_dict(), state, str(device), url, options, spec, keep_partial)
+    init = (copy.deepcopy(codec).cpu(), str(device), url, options, spec, keep_partial)
     pool = ProcessPoolExecutor(workers, get_context("spawn"), _init_worker, init)
     try:
         futures = {pool.submit(_work, item): item for item in todo}
@@ -181,7 +179,7 @@ def _device_for_rank(device: str | torch.device) -> torch.device:
 
 def build_store(
     manifest: Manifest,
-    codec: VideoCodec,
+    codec: Codec,
     out: str,
     device: str | torch.device = "cpu",
     workers: int = 1,

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from ..cli_util import CodecOpt
 from ..errors import CVError
 
 store_app = typer.Typer(
@@ -38,7 +39,7 @@ def build(
             "COIN-style .json, or 'synthetic[?num_videos=N&frames=F&segments=S&seed=X]'."
         ),
     ],
-    codec: Annotated[Path, typer.Option(help="Codec checkpoint (.safetensors).")],
+    codec: CodecOpt,
     out: Annotated[str, typer.Option(help="The store: a path or an fsspec URL.")],
     root: Annotated[
         Path | None,
@@ -115,7 +116,7 @@ def info(store: str, report: JsonOpt = None) -> None:
         f"{result['source_bytes'] / mib:.2f} MiB; raw uint8 frames "
         f"{result['raw_uint8_bytes'] / mib:.2f} MiB ({result['raw_over_disk']:.0f}x)\n"
         f"compression rate {result['compression_rate']:.1f}; codec "
-        f"{result['codec_fingerprint']} {result['codec']}"
+        f"{result['codec_fingerprint']} ({result['codec_kind']}) {result['codec']}"
     )
     for failure in result["failures"]:
         typer.echo(f"  failed: {failure['id']}: {failure['reason']}")

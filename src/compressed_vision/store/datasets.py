@@ -1,7 +1,7 @@
 """PyTorch datasets of code windows read from a store.
 
 An item is a dict: "codes" (G, T', H', W') int64, or "latents" (D, T', H', W') float when a
-codec is given (its quantiser's codebook lookup; to look codes up on the GPU instead, keep
+codec is given (its `quantize`, a codebook lookup; to look codes up on the GPU instead, keep
 the indices and use `compressed_vision.models.CodebookLookup` in the model), "label" (class
 index, -1 when none), "video" (index of the video in `dataset.keys`), "start" (first code
 step), "valid" (real steps: a window running past a video's end is padded by repeating its
@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ..codec.model import VideoCodec
+from ..codec.base import Codec
 from ..errors import CVError
 from .reader import CodeStore
 
@@ -35,17 +35,17 @@ class _CodeWindows(Dataset):
         self,
         store: CodeStore | str,
         steps: int,
-        codec: VideoCodec | None = None,
+        codec: Codec | None = None,
         split: str | None = None,
     ):
         if steps < 1:
             raise ValueError("a window needs at least one code step")
         self.store = store if isinstance(store, CodeStore) else CodeStore(store)
         self.steps = steps
-        self.quantizer = None
+        self.codec: Codec | None = None
         if codec is not None:
             self.store.check_codec(codec)
-            self.quantizer = copy.deepcopy(codec.quantizer).cpu().eval()
+            self.codec = copy.deepcopy(codec).cpu().eval()
         entries = self.store.entries(split)
         self.keys = [e.key for e in entries]
         self.lengths = np.array([e.steps for e in entries], dtype=np.int64)
@@ -80,9 +80,9 @@ class _CodeWindows(Dataset):
             codes = np.pad(codes, ((0, 0), (0, self.steps - valid), (0, 0), (0, 0)), mode="edge")
         indices = torch.from_numpy(codes.astype(np.int64))
         item = {"label": int(self.labels[v]), "video": v, "start": start, "valid": valid}
-        if self.quantizer is not None:
+        if self.codec is not None:
             with torch.no_grad():
-                item["latents"] = self.quantizer.lookup(indices[None])[0]
+                item["latents"] = self.codec.quantize(indices[None])[0]
         else:
             item["codes"] = indices
         if self.per_frame:
@@ -112,7 +112,7 @@ class SequentialCodeWindows(_CodeWindows):
         self,
         store: CodeStore | str,
         steps: int,
-        codec: VideoCodec | None = None,
+        codec: Codec | None = None,
         split: str | None = None,
         stride: int | None = None,
     ):

@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 
 from ..errors import CVError
 from .layout import VIDEOS, hash_block
-from .reader import CodeStore
+from .reader import OUR_KIND, CodeStore
 
 
 def bytes_on_disk(url: str, storage_options: dict | None = None) -> int:
@@ -53,6 +53,7 @@ def store_info(url: str, storage_options: dict | None = None) -> dict[str, Any]:
         if indices
         else 0.0,
         "codec_fingerprint": store.fingerprint,
+        "codec_kind": store.attrs.get("codec_kind", OUR_KIND),
         "codec": cfg.to_dict(),
         "size": store.attrs["size"],
         "fps": store.attrs["fps"],

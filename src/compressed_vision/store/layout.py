@@ -2,10 +2,14 @@
 
 ```
 STORE/                       zarr v3 group (a local path or any fsspec URL)
-  zarr.json                  root attrs: format, version, codec config, codec_fingerprint,
-                             size, fps, chunk_steps, classes, frame_classes
+  zarr.json                  root attrs: format, version, codec_kind ("codec": ours, or
+                             "official_codec"; absent in older stores: ours), codec (the
+                             shape of its codes: its config), codec_fingerprint, size, fps,
+                             chunk_steps, classes, frame_classes
   videos/<key>/              one group per video; attrs: id, source, fps, frames, height,
-                             width, steps, label, label_index, split, sha256, complete, ...
+                             width, steps, code_shape (G, T', H', W': for the official 2x-time
+                             codecs one smaller than H/s, W/s), label, label_index, split,
+                             sha256, complete, ...
   videos/<key>/codes         (G, T', H', W') uint8 (uint16 when K > 256), chunked along
                              time (`chunk_steps` code steps per chunk), zstd-compressed
                              with a content checksum (a damaged chunk fails to decode)

@@ -14,10 +14,12 @@ import numpy as np
 import zarr
 from zarr.core.sync import sync
 
-from ..codec.checkpoint import codec_fingerprint
+from ..codec.base import Codec, CodeSpec
+from ..codec.checkpoint import KIND as OUR_KIND
 from ..codec.config import CodecConfig
-from ..codec.model import VideoCodec
 from ..errors import CVError
+from ..official.config import CodecKwargs
+from ..official.load import KIND as OFFICIAL_KIND
 from .layout import FAILURES, FORMAT, VERSION, VIDEOS, open_root
 
 
@@ -55,8 +57,9 @@ def open_store_root(url: str, mode: str = "r", storage_options: dict | None = No
     return root
 
 
-def _check_root_attrs(attrs: dict[str, Any], where: str) -> CodecConfig:
-    """The codec config of a store's root attrs; `CVError` for a missing or mistyped value."""
+def _check_root_attrs(attrs: dict[str, Any], where: str) -> CodeSpec:
+    """The shape of the codes (one codec kind's config) of a store's root attrs; `CVError`
+    for a missing or mistyped value. Stores without `codec_kind` hold our codecs' codes."""
     need = {
         "codec": dict,
         "codec_fingerprint": str,
@@ -70,7 +73,11 @@ def _check_root_attrs(attrs: dict[str, Any], where: str) -> CodecConfig:
     names = attrs["classes"] + attrs["frame_classes"]
     if attrs["chunk_steps"] < 1 or not all(isinstance(n, str) for n in names):
         raise CVError("corrupt root attrs: chunk_steps or class names", where)
-    codec = attrs["codec"]
+    codec, kind = attrs["codec"], attrs.get("codec_kind", OUR_KIND)
+    if kind == OFFICIAL_KIND:
+        return CodecKwargs.from_dict(codec, where)  # a `CheckpointError` when corrupt
+    if kind != OUR_KIND:
+        raise CVError(f"corrupt root attrs: unknown codec_kind {kind!r}", where)
     kinds = {"int": int, "float": (int, float), "bool": bool, "str": str}
     for f in fields(CodecConfig):
         value = codec.get(f.name)
@@ -116,9 +123,9 @@ class CodeStore:
         """The path (or URL) of a file of the store, for messages."""
         return "/".join([self.url.rstrip("/"), *parts])
 
-    def check_codec(self, codec: VideoCodec) -> None:
+    def check_codec(self, codec: Codec) -> None:
         """Raise `CVError` unless `codec` is the one the store's codes were written with."""
-        found = codec_fingerprint(codec)
+        found = codec.fingerprint()
         if found != self.fingerprint:
             raise CVError(
                 f"this store's codes were written by codec {self.fingerprint}, not by the given "
@@ -180,13 +187,18 @@ class CodeStore:
             raise CVError(f"corrupt attrs of video {key}: fps is {attrs.get('fps')!r}", where)
         if attrs["label_index"] >= len(self.classes):
             raise CVError(f"corrupt attrs of video {key}: label_index beyond the classes", where)
-        _, steps, height, width = self.codec_config.code_shape(
-            attrs["frames"], attrs["height"], attrs["width"]
-        )
-        if steps != attrs["steps"]:
+        shape = self.codec_config.code_shape(attrs["frames"], attrs["height"], attrs["width"])
+        if shape[1] != attrs["steps"]:
             raise CVError(
                 f"corrupt attrs of video {key}: {attrs['steps']} code steps recorded for "
                 f"{attrs['frames']} frames",
+                where,
+            )
+        if attrs.get("code_shape", list(shape)) != list(shape):
+            raise CVError(
+                f"corrupt attrs of video {key}: codes {attrs['code_shape']} recorded, the "
+                f"codec gives {list(shape)} for {attrs['frames']} frames of "
+                f"{attrs['height']}x{attrs['width']}",
                 where,
             )
         return VideoEntry(key, attrs["steps"], attrs["label_index"], attrs)

@@ -14,8 +14,8 @@ import torch
 import zarr
 import zarr.codecs
 
+from ..codec.base import Codec
 from ..codec.files import WINDOW, frames_to_tensor
-from ..codec.model import VideoCodec
 from ..errors import CVError, TruncatedVideo, VideoError
 from ..video.io import keep_partial_chunks
 from .layout import FAILURES, VIDEOS, code_dtype, hash_block
@@ -97,8 +97,15 @@ class VideoWriter:
                 chunks=(LABEL_CHUNK,),
                 compressors=zarr.codecs.ZstdCodec(level=ZSTD_LEVEL, checksum=True),
             )
+        shape = [] if self._array is None else list(self._array.shape)
         self.group.update_attributes(
-            {**attrs, "steps": self.steps, "sha256": self._hash.hexdigest(), "complete": True}
+            {
+                **attrs,
+                "steps": self.steps,
+                "code_shape": shape,  # (G, T', H', W'): the grid can be one smaller than H/s
+                "sha256": self._hash.hexdigest(),
+                "complete": True,
+            }
         )
 
 
@@ -118,16 +125,16 @@ def _label_indices(labels: list[str | None], classes: tuple[str, ...]) -> np.nda
     return np.array([index.get(lab, -1) if lab else -1 for lab in labels], dtype=np.int16)
 
 
-def window_frames(codec: VideoCodec) -> int:
+def window_frames(codec: Codec) -> int:
     """Frames per encode window: the unit of streaming (memory is bounded by it)."""
-    return WINDOW * codec.config.temporal_factor
+    return WINDOW * codec.temporal_factor
 
 
 @torch.no_grad()
 def write_chunks(
     writer: VideoWriter,
     chunks: Iterable[np.ndarray],
-    codec: VideoCodec,
+    codec: Codec,
     device: torch.device,
     on_chunk: Callable[[int], object] | None = None,
 ) -> tuple[int, int, int]:
@@ -147,7 +154,7 @@ def write_chunks(
 def encode_item(
     root: zarr.Group,
     item: Item,
-    codec: VideoCodec,
+    codec: Codec,
     device: torch.device,
     spec: BuildSpec,
     keep_partial: bool = False,

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from ..cli_util import parse_options
+from ..cli_util import CodecOpt, OptionalCodecOpt, parse_options
 
 Opt = typer.Option
 
@@ -27,7 +27,7 @@ def train_command(
     store: Annotated[str | None, Opt(help="Code store (inputs=codes).")] = None,
     videos: Annotated[str | None, Opt(help="Folder, .csv or .json of videos (pixels).")] = None,
     root: Annotated[str | None, Opt(help="Where a .csv/.json source's videos are.")] = None,
-    codec: Annotated[str | None, Opt(help="Codec checkpoint or shipped name.")] = None,
+    codec: OptionalCodecOpt = None,
     target_cr: Annotated[float | None, Opt(help="jpeg/h264/hevc rate (default: codec's).")] = None,
     size: Annotated[int | None, Opt(help="Pixel pipeline frame size.")] = None,
     decoder: Annotated[
@@ -113,7 +113,7 @@ def eval_command(
     store: Annotated[str | None, Opt(help="Score on this store instead.")] = None,
     videos: Annotated[str | None, Opt(help="Score on these videos instead.")] = None,
     root: Annotated[str | None, Opt(help="Where a .csv/.json source's videos are.")] = None,
-    codec: Annotated[str | None, Opt(help="The codec, if moved since training.")] = None,
+    codec: OptionalCodecOpt = None,
     test_split: Annotated[str | None, Opt(help="Split to score.")] = None,
     batch: Annotated[int | None, Opt(help="Evaluation batch.")] = None,
     json_out: Annotated[Path | None, Opt("--json", help="Write the result here.")] = None,
@@ -137,7 +137,7 @@ def eval_command(
 
 
 def downstream_command(
-    codec: Annotated[str, Opt(help="Codec checkpoint or shipped name.")] = "cr240",
+    codec: CodecOpt = "cr240",
     real_videos: Annotated[
         Path | None, Opt(help="Folder of real videos for the speed / arrow tasks.")
     ] = None,

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ..cli_util import DeviceOpt, friendly_errors
+from ..cli_util import CodecOpt, DeviceOpt, OptionalCodecOpt, friendly_errors
 
 long_app = typer.Typer(
     help="Hour-long videos: stream them into a store, train on them whole.", no_args_is_help=True
@@ -22,9 +22,7 @@ def demo(
         float, typer.Option(help="Length of each tour (e.g. 5 for a quick run).")
     ] = 60.0,
     size: Annotated[int, typer.Option(help="Frame size (square).")] = 64,
-    codec: Annotated[
-        Path | None, typer.Option(help="Codec checkpoint; default: train a tiny one on the tour.")
-    ] = None,
+    codec: OptionalCodecOpt = None,
     out: Annotated[Path, typer.Option(help="Folder for the codec, store and results.")] = Path(
         "runs/long"
     ),
@@ -40,8 +38,9 @@ def demo(
         bool, typer.Option(help="bfloat16 autocast (CUDA, or a CPU with native bfloat16).")
     ] = False,
 ) -> None:
-    """Generate a training tour and a test tour (same world, other routes), encode them, train
-    a long-context and a short-window model, evaluate; writes long_demo.{md,json,png}."""
+    """Generate a training tour and a test tour (same world, other routes), encode them (with
+    --codec; without, a tiny codec trained on the tour), train a long-context and a
+    short-window model, evaluate; writes long_demo.{md,json,png}."""
     from ..runtime import resolve_device
     from .long_demo import LongDemoConfig, run_long_demo
 
@@ -64,7 +63,7 @@ def demo(
 @friendly_errors
 def encode(
     video: Annotated[Path, typer.Argument(help="A (long) video file.")],
-    codec: Annotated[Path, typer.Option(help="Codec checkpoint (.safetensors).")],
+    codec: CodecOpt,
     out: Annotated[str, typer.Option(help="The store: a path or an fsspec URL.")],
     size: Annotated[int | None, typer.Option(help="Resize (cover + centre crop).")] = None,
     fps: Annotated[float | None, typer.Option(help="Resample to this frame rate.")] = None,

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from ..bench.report import markdown_table, write_report
-from ..codec import CodecConfig, VideoCodec, load_codec, preset, train_codec
+from ..codec import CodeSpec, VideoCodec, load_codec, preset, train_codec
 from ..models.long_video import LongModelConfig, LongVideoModel
 from ..train_loop import LoopConfig, infinite_batches
 from ..video.walking_tour import TourClips, TourConfig, WalkingTour
@@ -120,7 +120,7 @@ MODELS = {"long-context": "transformer", "short-window": "window"}
 
 
 def check_memory(
-    cfg: LongDemoConfig, codec: CodecConfig, budget: float, source: str
+    cfg: LongDemoConfig, codec: CodeSpec, budget: float, source: str
 ) -> dict[str, float]:
     """Estimated GB of a training step of each model over a whole tour; `CVError` (with the
     longest tour that fits) when one is over `budget` bytes."""
@@ -153,7 +153,7 @@ def run_long_demo(
     torch.manual_seed(cfg.seed)
     codec = load_codec(codec_path, device) if codec_path is not None else None
     budget = cfg.max_memory_gb * 1e9 if cfg.max_memory_gb else 0.8 * available_memory(device)
-    need_gb = check_memory(cfg, codec.config if codec else preset("tiny"), budget, store)
+    need_gb = check_memory(cfg, codec.spec if codec else preset("tiny"), budget, store)
 
     world = TourConfig(cfg.minutes, cfg.size, districts=cfg.districts, world_seed=cfg.seed)
     tours = {
@@ -173,7 +173,7 @@ def run_long_demo(
 
     results, predictions, timings = {}, {}, {}
     for name, temporal in MODELS.items():
-        model = LongVideoModel.for_codes(model_config(cfg, temporal), codec.quantizer.embeddings)
+        model = LongVideoModel.for_codes(model_config(cfg, temporal), codec.codebooks)
         loop = LoopConfig(steps=cfg.steps, lr=cfg.lr, warmup=min(20, cfg.steps), amp=cfg.amp)
         t0 = time.perf_counter()
         train_long_model(model, data["train"], loop, device, cfg.queries, cfg.seed, name, progress)
@@ -186,7 +186,7 @@ def run_long_demo(
     payload = {
         "config": asdict(cfg),
         "codec": str(codec_path) if codec_path else "tiny codec trained on the training tour",
-        "codec_config": codec.config.to_dict(),
+        "codec_config": codec.spec.to_dict(),
         "frames_per_tour": tours["train"].frames,
         "chunks_per_tour": train_data.chunks,
         "seconds_per_chunk": train_data.frames_per_chunk / train_data.fps,

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from ..codec.config import CodecConfig
+from ..codec.base import CodeSpec
 from ..errors import CVError
 from ..models.long_video import LongVideoModel
 
@@ -53,7 +53,7 @@ class MemoryEstimate:
         return lo
 
 
-def code_probe(codec: CodecConfig, height: int, width: int, chunk_steps: int) -> ProbeInput:
+def code_probe(codec: CodeSpec, height: int, width: int, chunk_steps: int) -> ProbeInput:
     """chunks -> random codes of that many chunks of a `height` x `width` video."""
     g, _, h, w = codec.code_shape(1, height, width)
     dtype = torch.uint8 if codec.codebook_size <= 256 else torch.int16

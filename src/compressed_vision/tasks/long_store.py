@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..codec.model import VideoCodec
+from ..codec.base import Codec
 from ..errors import TruncatedVideo, VideoError
 from ..store.build import prepare_root
 from ..store.manifest import Item
@@ -32,7 +32,7 @@ def stream_into_store(
     out: str,
     item: Item,
     chunks: Iterable[np.ndarray],
-    codec: VideoCodec,
+    codec: Codec,
     device: torch.device,
     spec: BuildSpec,
     attrs: dict[str, Any],
@@ -77,7 +77,7 @@ def stored_tour(out: str, key: str, cfg: TourConfig) -> VideoEntry | None:
 
 def encode_tour(
     tour: WalkingTour,
-    codec: VideoCodec,
+    codec: Codec,
     out: str,
     key: str,
     device: torch.device,
@@ -111,7 +111,7 @@ def encode_tour(
 
 def encode_long_file(
     path: str | Path,
-    codec: VideoCodec,
+    codec: Codec,
     out: str,
     device: torch.device,
     size: int | None = None,

@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 from ..baselines import jpeg_at_rate, mpeg_at_rate
 from ..baselines.jpeg import jpeg_encode
 from ..baselines.mpeg import CODECS, mpeg_encode
-from ..codec import VideoCodec, codec_fingerprint
+from ..codec import Codec
 from ..codec.files import WINDOW, frames_to_tensor, tensor_to_frames
 from ..codec.rate import compress_codes
 from ..errors import CVError
@@ -45,10 +45,10 @@ def _png(frame: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def _write_decoded(frames: np.ndarray, codec: VideoCodec, path: Path) -> dict:
+def _write_decoded(frames: np.ndarray, codec: Codec, path: Path) -> dict:
     """The codec's round trip of `frames`, a PNG per frame; payload: the codes' zstd bytes."""
     t, h, w = frames.shape[:3]
-    codes = codec.encode(frames_to_tensor(frames).to(next(codec.parameters()).device))
+    codes = codec.encode(frames_to_tensor(frames).to(codec.codebooks.device))
     decoded = torch.cat(
         [codec.decode(codes[:, :, i : i + WINDOW]) for i in range(0, codes.shape[2], WINDOW)], 2
     )
@@ -64,7 +64,7 @@ def _write_decoded(frames: np.ndarray, codec: VideoCodec, path: Path) -> dict:
 
 
 def _write_copy(
-    item: Item, method: str, target_cr: float, size: int, out: Path, codec: VideoCodec | None
+    item: Item, method: str, target_cr: float, size: int, out: Path, codec: Codec | None
 ) -> dict:
     """Re-compress one item; returns its entry of the index."""
     source = open_source(item, size)
@@ -99,7 +99,7 @@ def recompress_copies(
     size: int,
     out_dir: str | Path,
     show_progress: bool = True,
-    codec: VideoCodec | None = None,
+    codec: Codec | None = None,
 ) -> tuple[dict[str, str], dict[str, Any]]:
     """Write (or reuse) a copy of every readable item; returns (item id -> copy path,
     summary: videos, rate achieved over all of them, videos where the rate is unreachable,
@@ -114,7 +114,7 @@ def recompress_copies(
     index_path = out / "copies.json"
     settings = {"method": method, "target_cr": target_cr, "size": size}
     if method == "decoded":
-        settings["codec"] = codec_fingerprint(codec)
+        settings["codec"] = codec.fingerprint()
     index = json.loads(index_path.read_text()) if index_path.is_file() else {}
     if index.get("settings") != settings:
         index = {"settings": settings, "items": {}}

@@ -25,7 +25,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from ..checkpoint import load_training_state, save_training_state
-from ..codec import VideoCodec, codec_fingerprint, load_codec
+from ..codec import Codec, load_codec
 from ..errors import CVError
 from ..models import ModelConfig, VideoClassifier, build_classifier, load_classifier
 from ..models.classifier import save_classifier
@@ -59,18 +59,18 @@ class Prepared:
     train_set: Clips
     test_set: Clips
     model_config: ModelConfig
-    codec: VideoCodec | None
+    codec: Codec | None
     fingerprint: str | None  # of the codec the codes were written with
     recompression: dict[str, Any] | None
 
 
-def _pixel_reader(cfg: TaskConfig, codec: VideoCodec | None, tf: int, show: bool):
+def _pixel_reader(cfg: TaskConfig, codec: Codec | None, tf: int, show: bool):
     manifest = manifest_from_source(cfg.videos, cfg.root)
     copies, summary = None, None
     if cfg.inputs != "rgb":
         if codec is None and (cfg.target_cr is None or cfg.inputs == "decoded"):
             raise CVError(f"{cfg.inputs} needs --codec (or a target rate: --target-cr)")
-        cr = cfg.target_cr or codec.config.compression_rate(cfg.frames, cfg.size, cfg.size)
+        cr = cfg.target_cr or codec.compression_rate((cfg.frames, cfg.size, cfg.size))
         folder = cfg.recompressed or Path(cfg.out) / f"{cfg.inputs}_cr{cr:.4g}"
         copies, summary = recompress_copies(
             manifest, cfg.inputs, cr, cfg.size, folder, show, codec=codec
@@ -83,7 +83,7 @@ def prepare(cfg: TaskConfig, show_progress: bool = True) -> Prepared:
     """Open the data, split it, and check everything a user can get wrong (codec vs store,
     labels vs task, empty splits) with a clear `CVError` before training starts."""
     codec = load_codec(cfg.codec) if cfg.codec else None
-    tf = codec.config.temporal_factor if codec else (cfg.temporal_downsample or 1)
+    tf = codec.temporal_factor if codec else (cfg.temporal_downsample or 1)
     if cfg.frames % tf:
         raise CVError(f"frames ({cfg.frames}) must be a multiple of the temporal factor {tf}")
     fingerprint, summary = None, None
@@ -110,7 +110,7 @@ def prepare(cfg: TaskConfig, show_progress: bool = True) -> Prepared:
     }
     if cfg.inputs == "codes":
         model_config = ModelConfig.for_codes(
-            codec.config, code_input=cfg.code_input, embed_dim=cfg.embed_dim, **common
+            codec.spec, code_input=cfg.code_input, embed_dim=cfg.embed_dim, **common
         )
     else:
         model_config = ModelConfig(
@@ -133,7 +133,7 @@ def prepare(cfg: TaskConfig, show_progress: bool = True) -> Prepared:
     )
 
 
-def build_latent_augment(cfg: TaskConfig, codec: VideoCodec) -> nn.Module | None:
+def build_latent_augment(cfg: TaskConfig, codec: Codec) -> nn.Module | None:
     """The latent augmentation of `cfg`: an augmenter checkpoint trained for `codec`, or
     "naive" (an untrained augmenter: the latent-grid operation alone), each type applied
     with probability 1/2 as `augment.RandomLatentAugment` does; None when off."""
@@ -205,9 +205,7 @@ def run_training(
         seed_everything(cfg.seed)
         show = show_progress and proc.main
         prep = prepare(cfg, show)
-        model = build_classifier(
-            prep.model_config, prep.codec.quantizer.embeddings if prep.codec else None
-        )
+        model = build_classifier(prep.model_config, prep.codec.codebooks if prep.codec else None)
         loop = LoopConfig(
             cfg.steps,
             cfg.lr,
@@ -221,7 +219,7 @@ def run_training(
             "task": cfg.task,
             "classes": prep.classes,
             "codec_fingerprint": prep.fingerprint
-            or (codec_fingerprint(prep.codec) if prep.codec else None),
+            or (prep.codec.fingerprint() if prep.codec else None),
             "train_config": cfg.to_dict(),
         }
         optimizer, start = make_optimizer(model, loop), 0
