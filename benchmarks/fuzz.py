@@ -319,6 +319,61 @@ def fuzz(
     return {"rows": rows, "cases": results}
 
 
+def _build(folder: str, codec_path: str, store: str) -> None:
+    """The batch job: `build_store` over every file of `folder` (in a worker process)."""
+    import warnings
+
+    import torch
+
+    from compressed_vision.codec import load_codec
+    from compressed_vision.store import build_store, folder_manifest
+
+    warnings.simplefilter("ignore")
+    torch.set_num_threads(1)
+    manifest = folder_manifest(folder)
+    build_store(manifest, load_codec(codec_path), store, progress=False, chunk_steps=4)
+
+
+def batch_job(
+    originals: dict[str, Path], cases: int, seed: int, work: Path, limit: float
+) -> dict[str, Any]:
+    """A store build over a folder of the original video and `cases` of its mutants, in a
+    worker process given `limit` seconds an item: every file must end in the store or in
+    its failure list (a file in neither is lost), and the job must finish."""
+    from compressed_vision.store import CodeStore
+
+    folder, store = work / "batch" / "videos", work / "batch" / "store.zarr"
+    shutil.rmtree(work / "batch", ignore_errors=True)
+    folder.mkdir(parents=True)
+    shutil.copyfile(originals["video"], folder / originals["video"].name)
+    for case in range(cases):
+        make_mutant("video", originals, case, seed, folder)
+    files = sorted(p.name for p in folder.iterdir())
+    started = time.perf_counter()
+    proc = multiprocessing.get_context("spawn").Process(
+        target=_build, args=(str(folder), str(originals["checkpoint"]), str(store))
+    )
+    proc.start()
+    proc.join(limit * len(files))
+    finished = proc.exitcode == 0
+    if proc.is_alive():
+        proc.kill()
+        proc.join()
+    opened = CodeStore(str(store)) if store.is_dir() else None
+    stored = {e.attrs["source"] for e in opened.entries()} if opened else set()
+    failed = {f["source"] for f in opened.failures().values()} if opened else set()
+    lost = [f for f in files if str(folder / f) not in stored | failed]
+    return {
+        "files": len(files),
+        "stored": len(stored),
+        "failures recorded": len(failed),
+        "lost": len(lost),
+        "job finished": finished,
+        "seconds": time.perf_counter() - started,
+        "lost files": lost,
+    }
+
+
 def error_kinds(cases: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
     """kind -> {the reason of a clean error, without paths and numbers: cases}."""
     out: dict[str, Counter[str]] = {}
@@ -349,6 +404,9 @@ def main() -> None:
     kinds = tuple(k for k in args.kinds.split(",") if k)
     video = None if args.video == "generated" else Path(args.video)
     result = fuzz(args.cases, args.seed, args.work, args.limit, video, kinds, log=True)
+    originals = make_originals(args.work, video)
+    batch = batch_job(originals, args.cases, args.seed, args.work, args.limit)
+    print(batch, flush=True)
     command = "benchmarks/fuzz.py " + " ".join(sys.argv[1:])
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     crashes = [c for c in result["cases"] if c["outcome"] in ("crash", "hang", "unnamed")]
@@ -366,6 +424,10 @@ def main() -> None:
         "store's chunks carry zstd checksums.\n\n"
         + markdown_table(result["rows"])
         + ("\n" + details if details else "\nNo crash, hang or error without the file's name.\n")
+        + "\nA batch job: `build_store` over a folder of the video and its first "
+        f"{args.cases} mutants, in one worker process; a file neither stored nor in the "
+        "store's failure list is lost.\n\n"
+        + markdown_table([{k: v for k, v in batch.items() if k != "lost files"}])
     )
     payload = {
         "command": command,
@@ -376,6 +438,7 @@ def main() -> None:
         "rows": result["rows"],
         "errors": error_kinds(result["cases"]),
         "crashes_hangs_unnamed": crashes,
+        "batch_job": batch,
     }
     write_report(args.out, "fuzz", payload, table)
     print(table)

@@ -4,7 +4,7 @@ never another exception, a signal or a hang."""
 
 from __future__ import annotations
 
-from benchmarks.fuzz import KINDS, fuzz, make_mutant, make_originals
+from benchmarks.fuzz import KINDS, batch_job, fuzz, make_mutant, make_originals
 
 
 def test_mutants_are_seeded(tmp_path):
@@ -26,3 +26,11 @@ def test_a_tiny_fuzz_run_finds_no_crash_or_hang(tmp_path):
     assert not bad, bad
     for row in result["rows"]:
         assert row["clean errors"] + row["successes"] == row["cases"] == 4
+
+
+def test_a_batch_job_over_mutants_loses_no_file(tmp_path):
+    originals = make_originals(tmp_path / "work")
+    result = batch_job(originals, 6, 0, tmp_path / "work", limit=60)
+    assert result["files"] == 7 and result["job finished"]
+    assert result["lost"] == 0, result["lost files"]
+    assert result["stored"] + result["failures recorded"] == 7 and result["stored"] >= 1
