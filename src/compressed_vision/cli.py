@@ -311,6 +311,14 @@ def bench_rd(
     ),
     frames: int = 32,
     size: int = 128,
+    prior: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A learned lossless prior (path or shipped codec name) for the codec it "
+            "belongs to: its bound and bytes are reported, the rate is the smaller of zstd's "
+            "and its bytes; repeat."
+        ),
+    ] = None,
     device: DeviceOpt = "auto",
 ) -> None:
     """PSNR and MS-SSIM vs rate for neural codecs, JPEG, H.264 and HEVC at the same bytes."""
@@ -318,7 +326,8 @@ def bench_rd(
     from .runtime import resolve_device
 
     command = "cvis " + " ".join(sys.argv[1:])
-    _, table = run_rd(clips, codec, out, resolve_device(device), frames, size, command)
+    dev = resolve_device(device)
+    _, table = run_rd(clips, codec, out, dev, frames, size, command, list(prior or []))
     typer.echo(table)
     typer.echo(f"written: {out / 'rd.md'}, {out / 'rd.json'}, {out / 'rd.png'}")
 
