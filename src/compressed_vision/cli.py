@@ -146,6 +146,41 @@ def codec_train(
     typer.echo(f"wrote {out} (last training PSNR {last:.2f} dB; log in {out}.log.json)")
 
 
+@codec_app.command("prior")
+@friendly_errors
+def codec_prior(
+    out: Annotated[Path, typer.Option(help="Prior to write (.safetensors).")],
+    codec: Annotated[str, typer.Option(help="The codec (path or shipped name).")] = "cr240",
+    data: Annotated[
+        list[str] | None,
+        typer.Option(help="A folder of photos (training split, filmed) or videos; repeat."),
+    ] = None,
+    clips: Annotated[int, typer.Option(help="Clips per source (and motion scale).")] = 200,
+    frames: int = 32,
+    size: int = 128,
+    steps: Annotated[int, typer.Option(help="Training steps (batches of 4096 indices).")] = 2500,
+    chunk_steps: Annotated[int, typer.Option(help="Code steps per coded chunk.")] = 32,
+    seed: int = 0,
+    device: DeviceOpt = "auto",
+) -> None:
+    """Train the learned lossless stage's prior for a codec (for `store build --lossless
+    learned`)."""
+    from .codec import load_codec
+    from .codec.lossless import save_prior
+    from .codec.lossless.fit import fit_prior, training_codes
+    from .runtime import resolve_device
+
+    model = load_codec(codec, resolve_device(device))
+    sources = list(data or [])
+    if not sources:
+        raise typer.BadParameter("give at least one --data source", param_hint="--data")
+    codes = list(training_codes(model, sources, clips, frames, size, seed))
+    info = {"sources": sources, "clips": len(codes), "frames": frames, "size": size}
+    prior = fit_prior(model, codes, steps=steps, chunk_steps=chunk_steps, seed=seed, **info)
+    save_prior(out, prior)
+    typer.echo(f"wrote {out} (prior {prior.fingerprint} of codec {prior.codec_fingerprint})")
+
+
 @codec_app.command("list")
 def codec_list() -> None:
     """The shipped codecs: file, training recipe and measured figures."""
@@ -275,6 +310,14 @@ def bench_rd(
     ),
     frames: int = 32,
     size: int = 128,
+    prior: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A learned lossless prior (path or shipped codec name) for the codec it "
+            "belongs to: its bound and bytes are reported, the rate is the smaller of zstd's "
+            "and its bytes; repeat."
+        ),
+    ] = None,
     device: DeviceOpt = "auto",
 ) -> None:
     """PSNR and MS-SSIM vs rate for neural codecs, JPEG, H.264 and HEVC at the same bytes."""
@@ -282,7 +325,8 @@ def bench_rd(
     from .runtime import resolve_device
 
     command = "cvis " + " ".join(sys.argv[1:])
-    _, table = run_rd(clips, codec, out, resolve_device(device), frames, size, command)
+    dev = resolve_device(device)
+    _, table = run_rd(clips, codec, out, dev, frames, size, command, list(prior or []))
     typer.echo(table)
     typer.echo(f"written: {out / 'rd.md'}, {out / 'rd.json'}, {out / 'rd.png'}")
 

@@ -2,9 +2,10 @@
 same bytes.
 
 Each neural codec encodes every clip; its rate is the bytes its lossless stage writes
-(zstd), beside the paper's index CR and the entropy bound. Each classical codec is then
-rate-matched to exactly those bytes on the same clip, so every row of a group is at the
-same size. Quality: PSNR and MS-SSIM on the decoded uint8 frames.
+(zstd, or with a learned prior the smaller of zstd and learned coding), beside the paper's
+index CR, the entropy bound, zstd's bytes and the prior's cross-entropy bound. Each
+classical codec is then rate-matched to exactly those bytes on the same clip, so every row
+of a group is at the same size. Quality: PSNR and MS-SSIM on the decoded uint8 frames.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import torch
 from tqdm.auto import tqdm
 
 from ..baselines import METHODS, at_rate, frames_ms_ssim, frames_psnr
-from ..codec import Codec, common_region, load_codec
+from ..codec import Codec, codec_fingerprint, common_region, load_codec
 from ..codec.data import find_videos
 from ..codec.files import frames_to_tensor, tensor_to_frames
+from ..codec.lossless import IntegerPrior, load_prior
 from ..codec.rate import rate_figures
 from ..video.io import read_video
 from .report import markdown_table, write_report
@@ -32,7 +34,9 @@ def load_clips(folder: str | Path, frames: int, size: int) -> dict[str, np.ndarr
 
 
 @torch.no_grad()
-def neural_row(codec: Codec, clip: np.ndarray, device: torch.device) -> dict[str, Any]:
+def neural_row(
+    codec: Codec, clip: np.ndarray, device: torch.device, prior: IntegerPrior | None = None
+) -> dict[str, Any]:
     """The codec's figures on one clip; quality on the region its decode covers (the whole
     clip, or its centre for the official 2x-time codecs: see `common_region`)."""
     video = frames_to_tensor(clip).to(device)
@@ -40,14 +44,17 @@ def neural_row(codec: Codec, clip: np.ndarray, device: torch.device) -> dict[str
     t, h, w = clip.shape[:3]
     decoded, seen = common_region(codec.decode(codes), video)
     recon, source = tensor_to_frames(decoded), tensor_to_frames(seen)
-    rates = rate_figures(codes[0].cpu(), codec.codebook_size, t, h, w)
+    rates = rate_figures(codes[0].cpu(), codec.codebook_size, t, h, w, prior)
     return {
         "psnr": frames_psnr(source, recon),
         "ms_ssim": frames_ms_ssim(source, recon),
-        "cr": rates.zstd_cr,
+        "cr": rates.raw_bytes / rates.smallest_bytes,
         "index_cr": rates.index_cr,
         "entropy_cr": rates.entropy_cr,
-        "bytes": rates.zstd_bytes,
+        "zstd_bytes": rates.zstd_bytes,
+        "bound_bytes": rates.bound_bytes,
+        "learned_bytes": rates.learned_bytes,
+        "bytes": rates.smallest_bytes,
     }
 
 
@@ -67,16 +74,31 @@ def _mean(rows: list[dict[str, Any]], key: str) -> float:
     return float(np.mean([r[key] for r in rows]))
 
 
+def _prior_for(codec: Codec, priors: list[str | Path]) -> IntegerPrior | None:
+    """The first of `priors` trained for this codec, or None."""
+    fingerprint = codec_fingerprint(codec)
+    for p in priors:
+        prior = load_prior(p)
+        if prior.codec_fingerprint == fingerprint:
+            return prior.integer
+    return None
+
+
 def rd_benchmark(
-    clips: dict[str, np.ndarray], codec_paths: list[str | Path], device: torch.device
+    clips: dict[str, np.ndarray],
+    codec_paths: list[str | Path],
+    device: torch.device,
+    priors: list[str | Path] = (),
 ) -> dict[str, Any]:
-    """Per codec: the neural figures per clip and each baseline at the same bytes."""
+    """Per codec: the neural figures per clip and each baseline at the same bytes (with a
+    prior of that codec among `priors`, the smaller of zstd's and the learned bytes)."""
     groups = []
     for path in codec_paths:
         codec = load_codec(path, device)
+        prior = _prior_for(codec, list(priors))
         per_clip = {}
         for name, clip in tqdm(clips.items(), desc=f"rd {Path(path).stem}", leave=False):
-            row = {"neural": neural_row(codec, clip, device)}
+            row = {"neural": neural_row(codec, clip, device, prior)}
             for method in METHODS:
                 row[method] = baseline_row(clip, method, row["neural"]["cr"])
             per_clip[name] = row
@@ -139,9 +161,10 @@ def run_rd(
     frames: int = 32,
     size: int = 128,
     command: str = "",
+    priors: list[str | Path] = (),
 ) -> tuple[dict, str]:
     clips = load_clips(folder, frames, size)
-    result = rd_benchmark(clips, codec_paths, device)
+    result = rd_benchmark(clips, codec_paths, device, priors)
     result.update({"command": command, "inputs": {k: list(v.shape) for k, v in clips.items()}})
     table = (
         f"command: `{command}`\n\n"

@@ -29,8 +29,10 @@ import zarr
 from tqdm.auto import tqdm
 
 from ..codec.base import Codec
+from ..codec.lossless import LearnedPrior
 from ..errors import CVError
 from .layout import FAILURES, FORMAT, VERSION, VIDEOS, is_memory, open_root
+from .learned import write_prior
 from .manifest import Item, Manifest
 from .reader import OUR_KIND, CodeStore, open_store_root
 from .writer import BuildSpec, encode_item
@@ -66,6 +68,8 @@ def root_attrs(codec: Codec, spec: BuildSpec) -> dict[str, Any]:
         "classes": list(spec.classes),
         "frame_classes": list(spec.frame_classes),
     }
+    if spec.prior is not None:  # zstd stores keep their attrs (and can be resumed)
+        attrs.update(lossless="learned", prior_fingerprint=spec.prior.fingerprint)
     return json.loads(json.dumps(attrs))
 
 
@@ -79,7 +83,11 @@ def prepare_root(
         raise CVError("exists, is not empty and is not a code store: choose another --out", url)
     root = open_store_root(url, "a", storage_options)
     expected, found = root_attrs(codec, spec), root.attrs.asdict()
+    if spec.prior is not None:
+        spec.prior.check_codec(expected["codec_fingerprint"], url)
     if not found:
+        if spec.prior is not None:
+            write_prior(root, spec.prior)
         root.update_attributes(expected)
         root.require_group(VIDEOS)
         root.require_group(FAILURES)
@@ -93,7 +101,8 @@ def prepare_root(
             f"this one is {expected['codec_fingerprint']}): use a new --out",
             url,
         )
-    changed = [f"{k}={found.get(k)!r}" for k in expected if found.get(k) != expected[k]]
+    keys = [*expected, *(k for k in ("lossless", "prior_fingerprint") if k not in expected)]
+    changed = [f"{k}={found.get(k)!r}" for k in keys if found.get(k) != expected.get(k)]
     if changed:
         raise CVError(f"this store was built with other settings ({', '.join(changed)})", url)
     return root
@@ -192,17 +201,19 @@ def build_store(
     storage_options: dict | None = None,
     progress: bool = True,
     on_item: ItemHook | None = None,
+    prior: LearnedPrior | None = None,
 ) -> BuildSummary:
     """Encode every item of `manifest` into the store at `out` (a path or fsspec URL).
 
     Resumable (see the module docstring); bad items go to the store's failure list and the
     job goes on; a truncated video is one, unless `keep_partial` (its decoded frames are
-    stored, the entry marked partial). `workers` > 1 encodes in that many processes; under
-    `torchrun` each rank takes its shard. `on_item(item, reason)` is called after each item
-    (reason None: stored).
+    stored, the entry marked partial). `prior` makes the lossless stage learned coding
+    with that prior (of this codec), instead of zstd. `workers` > 1 encodes in that many
+    processes; under `torchrun` each rank takes its shard. `on_item(item, reason)` is
+    called after each item (reason None: stored).
     """
     out = str(out)
-    spec = BuildSpec(size, fps, chunk_steps, manifest.classes, manifest.frame_classes)
+    spec = BuildSpec(size, fps, chunk_steps, manifest.classes, manifest.frame_classes, prior)
     rank, world, created = _distributed()
     try:
         if is_memory(out) and (workers > 1 or world > 1):

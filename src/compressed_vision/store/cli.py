@@ -30,6 +30,23 @@ def _write_json(path: Path | None, result: dict) -> None:
         path.write_text(json.dumps(result, indent=2) + "\n")
 
 
+def _learned_prior(lossless: str, prior: str | None, codec: str, model):
+    """The prior of `--lossless learned` (checked against the codec), or None for zstd."""
+    from ..codec import codec_fingerprint
+    from ..codec.lossless import load_prior
+    from ..codec.lossless.checkpoint import SHIPPED
+
+    if lossless not in ("zstd", "learned"):
+        raise CVError(f"--lossless is zstd or learned, not {lossless!r}")
+    if lossless == "zstd":
+        if prior is not None:
+            raise CVError("--prior is only for --lossless learned")
+        return None
+    if prior is None and codec not in SHIPPED:
+        raise CVError(f"no shipped prior for codec {codec}: give --prior", codec)
+    return load_prior(prior or codec, codec_fingerprint(model))
+
+
 @store_app.command("build")
 def build(
     source: Annotated[
@@ -61,6 +78,20 @@ def build(
         ),
     ] = False,
     device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")] = "auto",
+    lossless: Annotated[
+        str,
+        typer.Option(
+            help="The lossless stage of the codes: zstd, or learned (a context prior and a "
+            "range coder; smaller, slower to read)."
+        ),
+    ] = "zstd",
+    prior: Annotated[
+        str | None,
+        typer.Option(
+            help="With --lossless learned: the prior (.safetensors, trained by `cvis codec "
+            "prior` for this codec); default: the shipped prior of a shipped codec."
+        ),
+    ] = None,
     report: JsonOpt = None,
 ) -> None:
     """Encode a dataset into a store: streamed, resumable (rerun the same command), bad
@@ -73,9 +104,11 @@ def build(
     try:
         manifest = manifest_from_source(source, root, split)
         dev = resolve_device(device)
+        model = load_codec(codec, dev)
+        learned = _learned_prior(lossless, prior, str(codec), model)
         summary = build_store(
             manifest,
-            load_codec(codec, dev),
+            model,
             out,
             dev,
             workers,
@@ -84,6 +117,7 @@ def build(
             chunk_steps=chunk_steps,
             retry_failed=retry_failed,
             keep_partial=keep_partial,
+            prior=learned,
         )
     except CVError as e:
         _fail(e)

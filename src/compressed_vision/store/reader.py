@@ -17,10 +17,12 @@ from zarr.core.sync import sync
 from ..codec.base import Codec, CodeSpec
 from ..codec.checkpoint import KIND as OUR_KIND
 from ..codec.config import CodecConfig
-from ..errors import CVError
+from ..codec.lossless import CodingError, LearnedPrior, chunk_shape, decode_chunk
+from ..errors import CheckpointError, CVError
 from ..official.config import CodecKwargs
 from ..official.load import KIND as OFFICIAL_KIND
 from .layout import FAILURES, FORMAT, VERSION, VIDEOS, open_root
+from .learned import LEARNED, chunk_key, get, read_prior
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,10 @@ class CodeStore:
         self.classes: list[str] = list(attrs["classes"])
         self.frame_classes: list[str] = list(attrs["frame_classes"])
         self.chunk_steps: int = attrs["chunk_steps"]
+        self.lossless: str = attrs.get("lossless", "zstd")
+        if self.lossless not in ("zstd", "learned"):
+            raise CVError(f"unknown lossless stage {self.lossless!r}", self.location("zarr.json"))
+        self._prior: LearnedPrior | None = None
 
     @property
     def root(self) -> zarr.Group:
@@ -117,7 +123,20 @@ class CodeStore:
         return self._root
 
     def __getstate__(self) -> dict:
-        return {**self.__dict__, "_root": None}
+        return {**self.__dict__, "_root": None, "_prior": None}
+
+    @property
+    def prior(self) -> LearnedPrior:
+        """The prior of a learned-coded store (read from the store once)."""
+        if self._prior is None:
+            where = self.location("prior.safetensors")
+            try:
+                self._prior = read_prior(self.root, self.fingerprint, where)
+            except CheckpointError as e:
+                raise CVError(e.reason, where) from e
+            if self._prior.fingerprint != self.attrs.get("prior_fingerprint"):
+                raise CVError("the store's prior is not the one its codes were written with", where)
+        return self._prior
 
     def location(self, *parts: str) -> str:
         """The path (or URL) of a file of the store, for messages."""
@@ -241,6 +260,8 @@ class CodeStore:
         hold them are read. A chunk that is missing, cannot be decoded or holds indices
         beyond the codebook is a `CVError` naming it."""
         codes = self.codes(key)
+        if self.lossless == "learned":
+            return self._read_learned(key, codes, start, min(stop, codes.shape[1]))
         stop, step, error = min(stop, codes.shape[1]), codes.chunks[1], None
         try:
             out = codes[:, start:stop]
@@ -255,6 +276,28 @@ class CodeStore:
                 self.location(VIDEOS, key, "codes"),
             ) from error
         return out
+
+    def _read_learned(self, key: str, codes: zarr.Array, start: int, stop: int) -> np.ndarray:
+        """Steps [start, stop) of a learned-coded video: each chunk decoded from its first
+        step up to what is needed."""
+        step, (g, total, h, w) = codes.chunks[1], codes.shape
+        parts = [np.zeros((g, 0, h, w), dtype=codes.dtype)]
+        for first in range(start // step * step, stop, step):
+            index, want = first // step, min(first + step, stop) - first
+            where = self.location(VIDEOS, key, LEARNED, str(index))
+            what = f"chunk {index} of video {key} (code steps {first}-{first + step - 1})"
+            data = get(self.root, chunk_key(codes.store_path.path.rsplit("/", 1)[0], index))
+            if data is None:
+                raise CVError(f"missing {what}", where)
+            try:
+                shape = chunk_shape(data)
+                if shape != (min(step, total - first), h, w):
+                    raise CodingError(f"holds {shape} (steps, height, width)")
+                part = decode_chunk(data, self.prior.integer, want)
+            except CodingError as e:
+                raise CVError(f"damaged {what}: {e}", where) from e
+            parts.append(part[:, max(start - first, 0) :].astype(codes.dtype))
+        return np.concatenate(parts, axis=1)
 
     def _check_chunk(self, key: str, codes: zarr.Array, first: int, part: np.ndarray | None):
         """Raise `CVError` when the chunk from code step `first` cannot be read (`part` None:

@@ -16,9 +16,11 @@ import zarr.codecs
 
 from ..codec.base import Codec
 from ..codec.files import WINDOW, frames_to_tensor
+from ..codec.lossless import LearnedPrior, encode_chunk
 from ..errors import CVError, TruncatedVideo, VideoError
 from ..video.io import keep_partial_chunks
 from .layout import FAILURES, VIDEOS, code_dtype, hash_block
+from .learned import chunk_key, put
 from .manifest import Item
 from .sources import open_source
 
@@ -35,13 +37,23 @@ class BuildSpec:
     chunk_steps: int = 32  # code steps per stored chunk
     classes: tuple[str, ...] = ()
     frame_classes: tuple[str, ...] = ()
+    prior: LearnedPrior | None = None  # lossless stage: None is zstd, else learned coding
 
 
 class VideoWriter:
     """Streams one video's codes into `videos/<key>`, buffering up to whole chunks; the
-    group is marked complete by `finish`, the last write."""
+    group is marked complete by `finish`, the last write. With a `prior`, the `codes` array
+    only records the shape: each chunk is learned-coded into its own object (`store.learned`)."""
 
-    def __init__(self, root: zarr.Group, item: Item, codebook_size: int, chunk_steps: int):
+    def __init__(
+        self,
+        root: zarr.Group,
+        item: Item,
+        codebook_size: int,
+        chunk_steps: int,
+        prior: LearnedPrior | None = None,
+    ):
+        self.root, self.prior = root, prior
         self.group = root[VIDEOS].create_group(
             item.key,
             overwrite=True,
@@ -83,7 +95,13 @@ class VideoWriter:
             )
         else:
             self._array.resize((g, self.steps + n, h, w))
-        self._array[:, self.steps : self.steps + n] = block
+        if self.prior is None:
+            self._array[:, self.steps : self.steps + n] = block
+        else:
+            for first in range(0, n, self.chunk_steps):
+                index = (self.steps + first) // self.chunk_steps
+                data = encode_chunk(block[:, first : first + self.chunk_steps], self.prior.integer)
+                put(self.root, chunk_key(self.group.path, index), data)
         hash_block(self._hash, block)
         self.steps += n
 
@@ -172,7 +190,7 @@ def encode_item(
     writer = None
     try:
         source = open_source(item, spec.size, spec.fps)
-        writer = VideoWriter(root, item, codec.codebook_size, spec.chunk_steps)
+        writer = VideoWriter(root, item, codec.codebook_size, spec.chunk_steps, spec.prior)
         truncated: list[TruncatedVideo] = []
         chunks = keep_partial_chunks(source.chunks(window_frames(codec)), keep_partial, truncated)
         frames, height, width = write_chunks(writer, chunks, codec, device)
