@@ -117,3 +117,24 @@ def test_prior_of_another_codec_is_refused(tmp_path):
     assert loaded.fingerprint == prior.fingerprint
     with pytest.raises(CheckpointError, match="codec aaaa, not of codec bbbb"):
         load_prior(path, "bbbb")
+
+
+def test_cli_trains_a_prior_for_a_codec(tmp_path):
+    """`cvis codec prior` writes a prior tied to its codec: it loads for that codec alone."""
+    from typer.testing import CliRunner
+
+    from compressed_vision.cli import app
+    from compressed_vision.codec import codec_fingerprint, save_codec
+    from tests.store.conftest import tiny_codec
+
+    codec, other = tiny_codec(0), tiny_codec(1)
+    save_codec(tmp_path / "c.safetensors", codec)
+    out = tmp_path / "p.safetensors"
+    args = ["codec", "prior", "--codec", str(tmp_path / "c.safetensors"), "--data", "synthetic"]
+    args += ["--clips", "2", "--frames", "8", "--size", "32", "--steps", "3", "--out", str(out)]
+    res = CliRunner().invoke(app, args + ["--device", "cpu"])
+    assert res.exit_code == 0, res.output
+    prior = load_prior(out, codec_fingerprint(codec))
+    assert prior.config.num_codebooks == codec.num_codebooks
+    with pytest.raises(CheckpointError, match="not of codec"):
+        load_prior(out, codec_fingerprint(other))

@@ -14,8 +14,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from ..base import Codec
-from ..checkpoint import codec_fingerprint
+from ..base import Codec, codec_fingerprint
 from .checkpoint import LearnedPrior
 from .model import PriorConfig
 from .train import examples, train_prior
@@ -74,8 +73,7 @@ def fit_prior(
     **info,
 ) -> LearnedPrior:
     """Train a prior on `codes` of `codec` (chunks of `chunk_steps`), rounded to integers."""
-    c = codec.config
-    cfg = cfg or PriorConfig(c.num_codebooks, c.codebook_size)
+    cfg = cfg or PriorConfig(codec.num_codebooks, codec.codebook_size)
     data = examples(codes, cfg, chunk_steps)
     model = train_prior(data, cfg, steps=steps, seed=seed, log_every=log_every)
     info = {**info, "indices": data.count, "steps": steps, "seed": seed}
