@@ -1,18 +1,23 @@
 """Building a store from a manifest: resumable, with parallel worker processes on one machine
 and sharded by rank under `torchrun`.
 
-Resuming: a video is finished once its group is marked complete; a rerun skips finished
-videos (and recorded failures, unless `retry_failed`) and redoes the ones that were in flight.
-Since encoding is deterministic and the attrs hold nothing run-specific, the result is the
-store an uninterrupted run writes.
+Every process writes its own packs (see `store.layout`), so writers never share a file.
+Resuming: a video is finished once the index of its pack is written; a rerun skips finished
+videos (and recorded failures, unless `retry_failed`), deletes the packs a killed run left
+without an index, and redoes their videos. Since encoding is deterministic and the attrs hold
+nothing run-specific, the result is the store an uninterrupted run writes. At the end the
+pack indexes are consolidated into `index.cvi`, which readers open.
 
 Under `torchrun` (WORLD_SIZE > 1) rank r takes items r, r + W, r + 2W, ... of the manifest
 (sorted by id); the ranks meet (gloo barriers) after the root is written and at the end.
+One build (one `torchrun` job) writes into a store at a time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -21,20 +26,21 @@ from datetime import timedelta
 from multiprocessing import get_context
 from typing import Any
 
-import fsspec
 import torch
 import torch.distributed as dist
-import zarr
 from tqdm.auto import tqdm
 
 from ..codec.checkpoint import codec_fingerprint
 from ..codec.config import CodecConfig
 from ..codec.model import VideoCodec
 from ..errors import CVError
-from .layout import FAILURES, FORMAT, VERSION, VIDEOS, is_memory, open_root
+from .chunks import DEFAULT, chunk_codec
+from .index import consolidate, remove_unindexed
+from .layout import FORMAT, ROOT_META, VERSION, StoreFiles, group_metadata, is_memory
 from .manifest import Item, Manifest
-from .reader import CodeStore, open_store_root
-from .writer import BuildSpec, encode_item
+from .packs import PACK_VIDEOS
+from .reader import CodeStore, check_version, read_root_attrs
+from .writer import BuildSpec, encode_items
 
 ItemHook = Callable[[Item, str | None], None]
 
@@ -59,6 +65,7 @@ def root_attrs(codec: VideoCodec, spec: BuildSpec) -> dict[str, Any]:
         "version": VERSION,
         "codec": codec.config.to_dict(),
         "codec_fingerprint": codec_fingerprint(codec),
+        "chunk_codec": DEFAULT,
         "size": spec.size,
         "fps": spec.fps,
         "chunk_steps": spec.chunk_steps,
@@ -70,21 +77,20 @@ def root_attrs(codec: VideoCodec, spec: BuildSpec) -> dict[str, Any]:
 
 def prepare_root(
     url: str, codec: VideoCodec, spec: BuildSpec, storage_options: dict | None = None
-) -> zarr.Group:
+) -> StoreFiles:
     """Create the store, or check that an existing one was built with the same codec and
     settings (so resuming can never mix codes of two codecs)."""
-    fs, path = fsspec.core.url_to_fs(url, **(storage_options or {}))
-    if fs.isdir(path) and fs.ls(path) and not fs.exists(f"{path.rstrip('/')}/zarr.json"):
-        raise CVError("exists, is not empty and is not a code store: choose another --out", url)
-    root = open_store_root(url, "a", storage_options)
-    expected, found = root_attrs(codec, spec), root.attrs.asdict()
-    if not found:
-        root.update_attributes(expected)
-        root.require_group(VIDEOS)
-        root.require_group(FAILURES)
-        return root
+    files = StoreFiles(url, storage_options)
+    fs, expected = files.fs, root_attrs(codec, spec)
+    if not fs.exists(files.path(ROOT_META)):
+        if fs.isdir(files.root) and fs.ls(files.root):
+            raise CVError("exists, is not empty and is not a code store: choose another --out", url)
+        files.put(ROOT_META, group_metadata(expected))
+        return files
+    found = read_root_attrs(files)
     if found.get("format") != FORMAT:
         raise CVError("exists and is not a code store", url)
+    check_version(found, url)
     if found.get("codec_fingerprint") != expected["codec_fingerprint"]:
         raise CVError(
             f"this store was built with another codec ({found.get('codec_fingerprint')}; "
@@ -94,7 +100,7 @@ def prepare_root(
     changed = [f"{k}={found.get(k)!r}" for k in expected if found.get(k) != expected[k]]
     if changed:
         raise CVError(f"this store was built with other settings ({', '.join(changed)})", url)
-    return root
+    return files
 
 
 def pending(store: CodeStore, items: tuple[Item, ...], retry_failed: bool) -> list[Item]:
@@ -128,10 +134,9 @@ def _init_worker(
     config: dict,
     state: dict,
     device: str,
-    url: str,
-    options: dict | None,
+    files: StoreFiles,
     spec: BuildSpec,
-    keep_partial: bool,
+    options: dict[str, Any],
 ) -> None:
     torch.set_num_threads(1)
     codec = VideoCodec(CodecConfig.from_dict(config))
@@ -139,36 +144,40 @@ def _init_worker(
     _WORKER.update(
         codec=codec.to(device).eval(),
         device=torch.device(device),
-        root=open_root(url, "r+", options),
+        files=files,
         spec=spec,
-        keep_partial=keep_partial,
+        options=options,
     )
 
 
-def _work(item: Item) -> str | None:
+def _work(batch: list[Item]) -> list[tuple[Item, str | None]]:
+    """Encode a batch of items into packs of this worker (committed before returning)."""
     w = _WORKER
-    return encode_item(w["root"], item, w["codec"], w["device"], w["spec"], w["keep_partial"])
+    coder = chunk_codec(DEFAULT)
+    return list(
+        encode_items(w["files"], batch, w["codec"], w["device"], w["spec"], coder, **w["options"])
+    )
 
 
 def _run_pool(
     todo: list[Item],
     codec: VideoCodec,
     device: torch.device,
-    url: str,
-    options: dict | None,
+    files: StoreFiles,
     spec: BuildSpec,
     workers: int,
-    keep_partial: bool,
+    options: dict[str, Any],
 ) -> Iterator[tuple[Item, str | None]]:
-    """Yield (item, failure reason or None) as worker processes finish them."""
+    """Yield (item, failure reason or None) as worker processes finish batches of them."""
     state = {k: v.detach().cpu() for k, v in codec.state_dict().items()}
-    init = (codec.config.to_dict(), state, str(device), url, options, spec, keep_partial)
+    init = (codec.config.to_dict(), state, str(device), files, spec, options)
+    size = max(1, min(options["pack_videos"], math.ceil(len(todo) / (4 * workers))))
     pool = ProcessPoolExecutor(workers, get_context("spawn"), _init_worker, init)
     try:
-        futures = {pool.submit(_work, item): item for item in todo}
+        futures = [pool.submit(_work, todo[i : i + size]) for i in range(0, len(todo), size)]
         for future in as_completed(futures):
-            yield futures[future], future.result()
-    finally:  # interrupted: drop the queued items, wait for those in flight
+            yield from future.result()
+    finally:  # interrupted: drop the queued batches, wait for those in flight
         pool.shutdown(cancel_futures=True)
 
 
@@ -191,6 +200,7 @@ def build_store(
     chunk_steps: int = 32,
     retry_failed: bool = False,
     keep_partial: bool = False,
+    pack_videos: int = PACK_VIDEOS,
     storage_options: dict | None = None,
     progress: bool = True,
     on_item: ItemHook | None = None,
@@ -200,8 +210,9 @@ def build_store(
     Resumable (see the module docstring); bad items go to the store's failure list and the
     job goes on; a truncated video is one, unless `keep_partial` (its decoded frames are
     stored, the entry marked partial). `workers` > 1 encodes in that many processes; under
-    `torchrun` each rank takes its shard. `on_item(item, reason)` is called after each item
-    (reason None: stored).
+    `torchrun` each rank takes its shard. A pack holds at most `pack_videos` videos (a hard
+    kill loses at most that many per process). `on_item(item, reason)` is called after each
+    item is encoded (reason None: stored); it is in the store once its pack is committed.
     """
     out = str(out)
     spec = BuildSpec(size, fps, chunk_steps, manifest.classes, manifest.frame_classes)
@@ -212,22 +223,24 @@ def build_store(
         device = _device_for_rank(device)
         codec = codec.to(device).eval()
         if rank == 0:
-            root = prepare_root(out, codec, spec, storage_options)
+            files = prepare_root(out, codec, spec, storage_options)
+            remove_unindexed(files)  # left by a killed run: no writer runs yet
         _barrier(world)
         if rank != 0:
-            root = prepare_root(out, codec, spec, storage_options)
+            files = prepare_root(out, codec, spec, storage_options)
         shard = manifest.items[rank::world]
         todo = pending(CodeStore(out, storage_options), shard, retry_failed)
+        options = {"keep_partial": keep_partial, "pack_videos": pack_videos}
         if workers > 1:
-            results = _run_pool(
-                todo, codec, device, out, storage_options, spec, workers, keep_partial
-            )
+            results = _run_pool(todo, codec, device, files, spec, workers, options)
         else:
-            results = (
-                (item, encode_item(root, item, codec, device, spec, keep_partial)) for item in todo
-            )
+            coder = chunk_codec(DEFAULT)
+            results = encode_items(files, todo, codec, device, spec, coder, **options)
         failed = 0
-        with tqdm(total=len(todo), desc="store build", disable=not progress or rank != 0) as bar:
+        with (
+            contextlib.closing(results),
+            tqdm(total=len(todo), desc="store build", disable=not progress or rank != 0) as bar,
+        ):
             for item, reason in results:
                 failed += reason is not None
                 if reason is not None:
@@ -235,6 +248,9 @@ def build_store(
                 bar.update()
                 if on_item is not None:
                     on_item(item, reason)
+        _barrier(world)
+        if rank == 0:
+            consolidate(files)
         _barrier(world)
         store = CodeStore(out, storage_options)
         return BuildSummary(
