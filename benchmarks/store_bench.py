@@ -39,7 +39,8 @@ from compressed_vision.codec.files import tensor_to_frames
 from compressed_vision.store import CodeStore, build_store, folder_manifest, store_info
 from compressed_vision.store.build import prepare_root
 from compressed_vision.store.manifest import Item
-from compressed_vision.store.writer import BuildSpec, VideoWriter
+from compressed_vision.store.packs import PackWriter
+from compressed_vision.store.writer import BuildSpec
 from compressed_vision.train_loop import LoopConfig, infinite_batches
 from compressed_vision.video.io import write_video
 from compressed_vision.video.synthetic import SyntheticConfig, SyntheticVideos, make_video
@@ -159,7 +160,7 @@ def long_videos(codec: VideoCodec, args: argparse.Namespace, rng: np.random.Gene
     """Write two long videos as random codes; time random window reads from their middle."""
     url = str(args.work / "long.zarr")
     spec = BuildSpec(size=args.size, chunk_steps=32)
-    root = prepare_root(url, codec, spec)
+    files, coder = prepare_root(url, codec, spec)
     cfg = codec.config
     g, _, h, w = cfg.code_shape(1, args.size, args.size)
     rows = []
@@ -167,12 +168,13 @@ def long_videos(codec: VideoCodec, args: argparse.Namespace, rng: np.random.Gene
         frames = int(minutes * 60 * 25)
         steps = -(-frames // cfg.temporal_factor)
         item = Item(f"long-{minutes:g}min", "random codes")
-        writer = VideoWriter(root, item, cfg.codebook_size, spec.chunk_steps)
-        for start in range(0, steps, 4096):
-            n = min(4096, steps - start)
-            writer.append(rng.integers(cfg.codebook_size, size=(g, n, h, w), dtype=np.uint8))
-        attrs = {"fps": 25.0, "frames": frames, "height": args.size, "width": args.size}
-        writer.finish({**attrs, "label": None, "label_index": -1}, None)
+        with PackWriter(files, cfg.codebook_size, spec.chunk_steps, coder) as pack:
+            writer = pack.video(item)
+            for start in range(0, steps, 4096):
+                n = min(4096, steps - start)
+                writer.append(rng.integers(cfg.codebook_size, size=(g, n, h, w), dtype=np.uint8))
+            attrs = {"fps": 25.0, "frames": frames, "height": args.size, "width": args.size}
+            writer.finish({**attrs, "label": None, "label_index": -1}, None)
         store = CodeStore(url)  # a fresh reader: nothing cached
         t0 = time.perf_counter()
         store.read(item.key, steps // 2, steps // 2 + args.steps)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 
 import numpy as np
@@ -20,8 +21,8 @@ from compressed_vision.store import (
     kinetics_manifest,
     synthetic_manifest,
 )
-from compressed_vision.store import writer as writer_module
-from compressed_vision.store.layout import video_key
+from compressed_vision.store import packs as packs_module
+from compressed_vision.store.info import count_files
 from compressed_vision.video.io import write_video
 from compressed_vision.video.synthetic import SyntheticConfig
 from tests.store.conftest import clip, snapshot, tiny_codec
@@ -51,9 +52,11 @@ def test_build_stores_good_videos_and_records_bad_ones(ucf_dir, codec, tmp_path,
         str(ucf_dir / "jump" / "v1.mp4"),
     )
     codes = store.codes(entry.key)
-    assert codes.dtype == np.uint8 and codes.chunks == (4, 4, 4, 4)
+    assert codes.dtype == np.uint8 and len(store.state.index.videos[entry.key].chunks) == 10
     expected, _ = encode_file(codec, ucf_dir / "jump" / "v1.mp4", torch.device("cpu"))
-    np.testing.assert_array_equal(codes[:], expected.numpy())  # same as the streaming encoder
+    np.testing.assert_array_equal(codes, expected.numpy())  # same as the streaming encoder
+    # one pack for the 7 items: zarr.json, index.cvi, the pack and its index
+    assert count_files(out) == 4 and len(store.state.index.packs) == 1
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can read any file")
@@ -92,27 +95,66 @@ def test_interrupted_build_resumes_to_the_same_store(ucf_dir, codec, tmp_path, m
     clean, resumed = tmp_path / "clean.zarr", tmp_path / "resumed.zarr"
     _build(manifest, codec, clean)
 
-    append = writer_module.VideoWriter.append
+    append = packs_module.VideoWriter.append
 
-    def dying_append(self, codes):  # the process is killed while writing jump/v1.mp4
-        append(self, codes)  # its first 16 code steps reach the store (4 chunks)
-        if self.group.attrs["id"] == "jump/v1.mp4":
+    def dying_append(self, codes):  # interrupted (Ctrl-C) while writing jump/v1.mp4
+        append(self, codes)  # its first 16 code steps reach the pack (4 chunks)
+        if self.item.id == "jump/v1.mp4":
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(writer_module.VideoWriter, "append", dying_append)
+    monkeypatch.setattr(packs_module.VideoWriter, "append", dying_append)
     with pytest.raises(KeyboardInterrupt):
         _build(manifest, codec, resumed)
     monkeypatch.undo()
-    half = CodeStore(str(resumed))
+    half = CodeStore(str(resumed))  # the pack was committed with what was finished
     assert [e.attrs["id"] for e in half.entries()] == ["jump/v0.mp4"]  # never half a video
-    assert half.incomplete() == [video_key("jump/v1.mp4")]
+    assert len(half.failures()) == 3 and half.incomplete() == []
 
     seen = []
     summary = _build(manifest, codec, resumed, on_item=lambda item, reason: seen.append(item.id))
     assert "jump/v0.mp4" not in seen and "jump/v1.mp4" in seen
     assert summary.skipped == 4 and summary.encoded == 3  # 3 failures + v0 were done before
     assert snapshot(str(resumed)) == snapshot(str(clean))
-    assert CodeStore(str(resumed)).incomplete() == []
+
+
+def _killed_build(source: str, ckpt: str, out: str) -> None:
+    """Build with packs of 2 items; SIGKILL (no cleanup at all) once jump/v1.mp4 is encoded."""
+
+    def kill(item, reason):
+        if item.id == "jump/v1.mp4":
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    torch.set_num_threads(1)
+    build_store(
+        folder_manifest(source),
+        load_codec(ckpt),
+        out,
+        progress=False,
+        chunk_steps=4,
+        pack_videos=2,
+        on_item=kill,
+    )
+
+
+def test_a_killed_build_resumes_to_the_same_store(ucf_dir, codec, codec_path, tmp_path):
+    """Items (sorted): 3 bad files, jump/v0, jump/v1, run/v2, run/v3, in packs of 2. The kill
+    comes with jump/v1 written into the third pack, which never gets its index."""
+    manifest = folder_manifest(ucf_dir)
+    clean, out = tmp_path / "clean.zarr", tmp_path / "killed.zarr"
+    _build(manifest, codec, clean)
+    process = tmp.get_context("spawn").Process(
+        target=_killed_build, args=(str(ucf_dir), str(codec_path), str(out))
+    )
+    process.start()
+    process.join()
+    assert process.exitcode == -signal.SIGKILL
+    half = CodeStore(str(out))
+    assert [e.attrs["id"] for e in half.entries()] == ["jump/v0.mp4"]
+    assert len(half.failures()) == 3 and len(half.incomplete()) == 1  # the unindexed pack
+    summary = _build(manifest, codec, out)
+    assert (summary.skipped, summary.encoded) == (4, 3)
+    assert snapshot(str(out)) == snapshot(str(clean))
+    assert CodeStore(str(out)).incomplete() == []  # the killed run's pack is gone
 
 
 def test_hook_abort_then_resume_redoes_nothing_twice(ucf_dir, codec, tmp_path):

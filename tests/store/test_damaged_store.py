@@ -2,20 +2,21 @@
 verify`, the training datasets (`RandomCodeWindows`, `SequentialCodeWindows`) and the
 downstream tasks' `CodeReader`.
 
-- A garbled `zarr.json` (not JSON, the wrong structure, mistyped or missing attrs) is a
-  `CVError` naming that file, so the store and, below the root, the video. Where it is the
-  root's, every door refuses the store (the CLI: exit 2, `error: <file>: <reason>`). Where it
-  is a video's, `store verify` reports that video as damaged and checks the others (exit 1),
-  and the other doors refuse; where it is a video's codes array, only the doors that read
-  codes (verify, the datasets) see it.
-- A chunk file deleted, emptied, cut or with bytes flipped: reading a window that needs it is
-  a `CVError` naming the chunk's file, the video and its code steps (not a zarr or numcodecs
-  traceback, and never zeros for the lost chunk); the windows that do not need it read; verify
-  reports the video.
+- A garbled root `zarr.json` or index (not JSON or zstd, the wrong structure, mistyped or
+  missing attrs) is a `CVError` naming that file: every door refuses the store (the CLI:
+  exit 2, `error: <file>: <reason>`). Corrupt attrs of one video name the index and the
+  video: `store verify` reports that video as damaged and checks the others (exit 1), and
+  the other doors refuse; a record pointing past its pack is seen only by the doors that
+  read codes (verify, the datasets).
+- A chunk with bytes zeroed or flipped (zstd-coded or learned-coded), a pack cut short or
+  deleted: reading a window that needs it is a `CVError` naming the pack, the video and its
+  code steps (not a numcodecs or range-coder traceback, and never zeros or wrong indices
+  for lost bytes); the windows that do not need it read; verify reports the video.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -35,58 +36,96 @@ from compressed_vision.store import (
     build_store,
     folder_manifest,
 )
+from compressed_vision.store.index import decode_index, encode_index, pack_path
+from compressed_vision.store.layout import INDEX
 from compressed_vision.tasks.data import CodeReader
 from compressed_vision.video.io import write_video
 from tests.store.conftest import clip
+from tests.store.test_learned_store import tiny_prior
 
 runner = CliRunner()
 STEPS = 4  # code steps per window and per chunk
 
 
 @pytest.fixture(scope="module")
-def built(codec, tmp_path_factory) -> Path:
-    """A store of 2 videos of 20 code steps (5 chunks each) and 12 steps, labelled."""
+def videos(tmp_path_factory) -> Path:
+    """2 videos of 20 code steps (5 chunks each) and 12 steps, labelled."""
     root = tmp_path_factory.mktemp("damaged")
     write_video(root / "v" / "a" / "long.mp4", clip(20), fps=25)
     write_video(root / "v" / "b" / "short.mp4", clip(12, shift=5), fps=25)
-    out = root / "s.zarr"
-    build_store(folder_manifest(root / "v"), codec, str(out), progress=False, chunk_steps=STEPS)
+    return root / "v"
+
+
+def _build(videos: Path, codec, prior=None) -> Path:
+    out = videos.parent / ("learned.zarr" if prior else "s.zarr")
+    manifest = folder_manifest(videos)
+    build_store(manifest, codec, str(out), progress=False, chunk_steps=STEPS, prior=prior)
     return out
 
 
-@pytest.fixture
-def store(built, tmp_path) -> tuple[Path, str]:
-    """A fresh copy of the store to damage, and the key of its 20-step video."""
+@pytest.fixture(scope="module")
+def built(videos, codec) -> Path:
+    """A store of the 2 videos (zstd-coded chunks)."""
+    return _build(videos, codec)
+
+
+@pytest.fixture(scope="module")
+def built_learned(videos, codec) -> Path:
+    """The store learned-coded (with a tiny prior)."""
+    return _build(videos, codec, tiny_prior(codec))
+
+
+def fresh(built: Path, tmp_path: Path) -> tuple[Path, str]:
+    """A fresh copy of a store to damage, and the key of its 20-step video."""
     out = tmp_path / "s.zarr"
     shutil.copytree(built, out)
     key = next(e.key for e in CodeStore(str(out)).entries() if e.steps == 20)
     return out, key
 
 
-def edit_json(change: Callable[[dict], object]) -> Callable[[str], str]:
+@pytest.fixture
+def store(built, tmp_path) -> tuple[Path, str]:
+    return fresh(built, tmp_path)
+
+
+def edit_json(change: Callable[[dict], object]) -> Callable[[bytes], bytes]:
     """A zarr.json edit: `change` the parsed document in place."""
 
-    def edit(text: str) -> str:
-        doc = json.loads(text)
+    def edit(data: bytes) -> bytes:
+        doc = json.loads(data)
         change(doc)
-        return json.dumps(doc)
+        return json.dumps(doc).encode()
 
     return edit
 
 
-def halve(text: str) -> str:
-    return text[: len(text) // 2]
+def edit_index(change: Callable[[dict], object], **fields) -> Callable[[bytes], bytes]:
+    """An index edit: `change` the attrs of the 20-step video in place, and replace these
+    `fields` of its record."""
+
+    def edit(data: bytes) -> bytes:
+        index = decode_index(data, INDEX)
+        key = next(k for k, r in index.videos.items() if r.attrs["steps"] == 20)
+        change(index.videos[key].attrs)
+        index.videos[key] = dataclasses.replace(index.videos[key], **fields)
+        return encode_index(index)
+
+    return edit
 
 
-def set_attr(**values) -> Callable[[str], str]:
-    return edit_json(lambda d: d["attributes"].update(values))
+def halve(data: bytes) -> bytes:
+    return data[: len(data) // 2]
 
 
-# case -> (zarr.json under the store, with {key} for the video; the edit; the reason; the
-# level: "root", "video" or "codes")
+def set_attr(**values) -> Callable[[bytes], bytes]:
+    return edit_index(lambda a: a.update(values))
+
+
+# case -> (file under the store; the edit; the reason, with {key} for the video; the level:
+# "root", "video" or "codes")
 METADATA_CASES = {
     "root: not JSON (cut)": ("zarr.json", halve, "unreadable metadata .*JSONDecodeError", "root"),
-    "root: a JSON list": ("zarr.json", lambda t: "[1, 2]", "unreadable metadata", "root"),
+    "root: a JSON list": ("zarr.json", lambda t: b"[1, 2]", "unreadable metadata", "root"),
     "root: an array, not a group": (
         "zarr.json",
         edit_json(lambda d: d.update(node_type="array")),
@@ -111,6 +150,18 @@ METADATA_CASES = {
         "corrupt root attrs: 'classes' is None",
         "root",
     ),
+    "root: an unknown chunk codec": (
+        "zarr.json",
+        edit_json(lambda d: d["attributes"]["chunk_codec"].update(name="zip")),
+        "corrupt root attrs: chunk_codec .*unknown chunk codec 'zip'",
+        "root",
+    ),
+    "root: an unknown codec kind": (
+        "zarr.json",
+        edit_json(lambda d: d["attributes"].update(codec_kind="vae")),
+        "corrupt root attrs: unknown codec_kind 'vae'",
+        "root",
+    ),
     "root: a codec value of the wrong type": (
         "zarr.json",
         edit_json(lambda d: d["attributes"]["codec"].update(channels="8")),
@@ -123,61 +174,53 @@ METADATA_CASES = {
         "corrupt root attrs: codec .*power of two",
         "root",
     ),
-    "videos group: not JSON": ("videos/zarr.json", halve, "unreadable metadata", "root"),
-    "video: not JSON (cut)": ("videos/{key}/zarr.json", halve, "unreadable metadata", "video"),
-    "video: bytes flipped": (
-        "videos/{key}/zarr.json",
-        lambda t: t.replace("{", "\x00", 1),
-        "unreadable metadata",
-        "video",
-    ),
-    "video: attrs a list": (
-        "videos/{key}/zarr.json",
-        edit_json(lambda d: d.update(attributes=[1])),
-        "unreadable metadata",
-        "video",
+    "index: cut": (INDEX, halve, "unreadable index", "root"),
+    "index: bytes flipped": (
+        INDEX,
+        lambda b: flip(b, len(b) // 2),
+        "unreadable index .*(checksum|Zstd)",
+        "root",
     ),
     "video: steps a string": (
-        "videos/{key}/zarr.json",
+        INDEX,
         set_attr(steps="20"),
         "corrupt attrs of video {key}: steps is '20'",
         "video",
     ),
     "video: frames missing": (
-        "videos/{key}/zarr.json",
-        edit_json(lambda d: d["attributes"].pop("frames")),
+        INDEX,
+        edit_index(lambda a: a.pop("frames")),
         "corrupt attrs of video {key}: frames is None",
         "video",
     ),
     "video: steps that do not fit the frames": (
-        "videos/{key}/zarr.json",
+        INDEX,
         set_attr(steps=7),
         "corrupt attrs of video {key}: 7 code steps recorded for 20 frames",
         "video",
     ),
+    "video: a code shape the codec does not give": (
+        INDEX,
+        set_attr(code_shape=[4, 20, 5, 4]),
+        "corrupt attrs of video {key}: codes \\[4, 20, 5, 4\\] recorded, the codec gives",
+        "video",
+    ),
     "video: label index beyond the classes": (
-        "videos/{key}/zarr.json",
+        INDEX,
         set_attr(label_index=5),
         "label_index beyond the classes",
         "video",
     ),
-    "codes: not JSON": ("videos/{key}/codes/zarr.json", halve, "unreadable metadata", "codes"),
-    "codes: an unknown data type": (
-        "videos/{key}/codes/zarr.json",
-        edit_json(lambda d: d.update(data_type="float99")),
-        "unreadable metadata .*float99",
-        "codes",
+    "video: chunks missing from its record": (
+        INDEX,
+        edit_index(lambda a: None, chunks=(10, 10)),
+        "corrupt index of video {key}: 2 chunks",
+        "video",
     ),
-    "codes: float data": (
-        "videos/{key}/codes/zarr.json",
-        edit_json(lambda d: d.update(data_type="float32", fill_value=0.0)),
-        "codes of float32",
-        "codes",
-    ),
-    "codes: fewer steps than recorded": (
-        "videos/{key}/codes/zarr.json",
-        edit_json(lambda d: d.update(shape=[4, 3, 4, 4])),
-        r"read as \(4, [0-3], 4, 4\), not \(4, 4, 4, 4\)|3 code steps stored, 20 recorded",
+    "video: an offset past its pack": (
+        INDEX,
+        edit_index(lambda a: None, offset=10**6),
+        "missing chunk of video {key} .*the pack ends before it",
         "codes",
     ),
 }
@@ -186,12 +229,17 @@ METADATA_CASES = {
 def damage_metadata(out: Path, key: str, case: str) -> tuple[Path, str]:
     """Apply the case; returns (the file the error must name, the reason)."""
     rel, edit, reason, level = METADATA_CASES[case]
-    path = out / rel.format(key=key)
-    path.write_text(edit(path.read_text()))
+    path = out / rel
+    path.write_bytes(edit(path.read_bytes()))
     named = out if reason in ("is a zarr array, not a code store", "is not a code store") else path
-    if level == "codes" and "read as" in reason:
-        named = path.parent  # the codes array, whose shape disagrees with its attrs
+    if level == "codes":
+        named = out / pack_path(CodeStore(str(out)).state.index.videos[key].pack)
     return named, reason.format(key=re.escape(key))
+
+
+def flip(data: bytes, at: int, n: int = 3) -> bytes:
+    """`data` with `n` bytes from `at` inverted."""
+    return data[:at] + bytes(x ^ 0xFF for x in data[at : at + n]) + data[at + n :]
 
 
 def read_everything(url: str) -> list:
@@ -248,40 +296,62 @@ def test_garbled_metadata(case, store):
     assert re.search(reason, res.output), res.output
 
 
-def flip(data: bytes, at: int, n: int = 3) -> bytes:
-    """`data` with `n` bytes from `at` inverted."""
-    return data[:at] + bytes(x ^ 0xFF for x in data[at : at + n]) + data[at + n :]
-
-
-# case -> (how the chunk file of code steps 8-11 is damaged, the reason)
-CHUNK_CASES: dict[str, tuple[Callable[[bytes], bytes] | None, str]] = {
-    "deleted": (None, "missing chunk"),
-    "emptied": (lambda b: b"", "damaged chunk: RuntimeError: Zstd decompression error"),
-    "cut in half": (
-        lambda b: b[: len(b) // 2],
-        "damaged chunk: RuntimeError: Zstd decompression error",
-    ),
+# chunk codec -> case -> (how the bytes of the chunk of code steps 8-11 are damaged, the reason)
+ZSTD_CASES: dict[str, tuple[Callable[[bytes], bytes], str]] = {
+    "zeroed": (lambda b: bytes(len(b)), "damaged chunk: RuntimeError: Zstd decompression error"),
     "magic number flipped": (
         lambda b: flip(b, 0),
         "damaged chunk: RuntimeError: Zstd decompression error",
     ),
     "bytes in the middle flipped": (
         lambda b: flip(b, len(b) // 2),
+        "damaged chunk: RuntimeError: Zstd decompression error",
+    ),
+    "checksum flipped": (
+        lambda b: flip(b, len(b) - 1, 1),
         "damaged chunk: RuntimeError: Zstd decompression error.*checksum",  # zstd checksum
     ),
-    "zeroed": (lambda b: bytes(len(b)), "damaged chunk: RuntimeError: Zstd decompression error"),
 }
+LEARNED_CASES: dict[str, tuple[Callable[[bytes], bytes], str]] = {
+    "zeroed": (lambda b: bytes(len(b)), "damaged chunk: CodingError: not a learned-coded chunk"),
+    "magic number flipped": (
+        lambda b: flip(b, 0),
+        "damaged chunk: CodingError: not a learned-coded chunk",
+    ),
+    "length in the header flipped": (
+        lambda b: flip(b, 16, 1),
+        "damaged chunk: CodingError: truncated or padded",
+    ),
+    "bytes in the middle flipped": (
+        lambda b: flip(b, len(b) // 2),
+        "damaged chunk: CodingError: damaged: checksum of the coded words does not match",
+    ),
+    "last coded word flipped": (
+        lambda b: flip(b, len(b) - 1, 1),
+        "damaged chunk: CodingError: damaged: checksum of the coded words does not match",
+    ),
+}
+CHUNK_CASES = {"zstd": ZSTD_CASES, "learned": LEARNED_CASES}
 
 
-@pytest.mark.parametrize("case", list(CHUNK_CASES))
-def test_a_damaged_chunk_while_training(case, store):
-    out, key = store
-    chunk = out / "videos" / key / "codes" / "c" / "0" / "2" / "0" / "0"  # steps 8-11
-    damage, reason = CHUNK_CASES[case]
-    if damage is None:
-        chunk.unlink()
-    else:
-        chunk.write_bytes(damage(chunk.read_bytes()))
+def chunk_bytes(out: Path, key: str, chunk: int) -> tuple[Path, int, int]:
+    """(the pack, the first byte, the end) of a chunk of a video."""
+    record = CodeStore(str(out)).state.index.videos[key]
+    start = record.offset + sum(record.chunks[:chunk])
+    return out / pack_path(record.pack), start, start + record.chunks[chunk]
+
+
+@pytest.mark.parametrize(
+    "coder, case", [(coder, case) for coder, cases in CHUNK_CASES.items() for case in cases]
+)
+def test_a_damaged_chunk_while_training(coder, case, request, tmp_path):
+    out, key = fresh(
+        request.getfixturevalue("built_learned" if coder == "learned" else "built"), tmp_path
+    )
+    pack, start, end = chunk_bytes(out, key, 2)  # steps 8-11
+    damage, reason = CHUNK_CASES[coder][case]
+    data = pack.read_bytes()
+    pack.write_bytes(data[:start] + damage(data[start:end]) + data[end:])
     url = str(out)
     kind, _, detail = reason.partition(" chunk")
     reason = f"{kind} chunk of video {re.escape(key)} \\(code steps 8-11\\){detail}"
@@ -289,12 +359,28 @@ def test_a_damaged_chunk_while_training(case, store):
     v = sequential.keys.index(key)
     reader = CodeReader(CodeStore(url))
     window = int(np.flatnonzero((sequential.index == [v, 8]).all(1))[0])
-    assert_cv_error(lambda: sequential[window], chunk, reason)
+    assert_cv_error(lambda: sequential[window], pack, reason)
     for start in (8, 6, 11):  # the windows that need steps 8-11
-        assert_cv_error(lambda s=start: random.window(v, s), chunk, reason)
-        assert_cv_error(lambda s=start: reader.read(v, s, STEPS, 20), chunk, reason)
+        assert_cv_error(lambda s=start: random.window(v, s), pack, reason)
+        assert_cv_error(lambda s=start: reader.read(v, s, STEPS, 20), pack, reason)
     for start in (0, 4, 12, 16):  # the others read
         assert sequential.window(v, start)["valid"] == STEPS
         assert reader.read(v, start, STEPS, 20)[0].shape == (4, STEPS, 4, 4)
     res = cli("store", "verify", url)
-    assert res.exit_code == 1 and f"damaged: {key}: {chunk}: " in res.output, res.output
+    assert res.exit_code == 1 and f"damaged: {key}: {pack}: " in res.output, res.output
+
+
+def test_a_pack_cut_short_or_deleted(store):
+    """Cut at the chunk of steps 8-11: the windows before it read, the others name the pack
+    and the first chunk they miss; a deleted pack is named as missing."""
+    out, key = store
+    pack, start, _ = chunk_bytes(out, key, 2)
+    pack.write_bytes(pack.read_bytes()[:start])
+    store = CodeStore(str(out))
+    assert store.read(key, 0, 8).shape == (4, 8, 4, 4)
+    reason = f"missing chunk of video {re.escape(key)} \\(code steps 8-11\\)"
+    assert_cv_error(lambda: store.read(key, 4, 12), pack, reason)
+    pack.unlink()
+    assert_cv_error(lambda: CodeStore(str(out)).read(key, 0, 4), pack, "missing pack of video")
+    res = cli("store", "verify", str(out))
+    assert res.exit_code == 1 and "2 videos checked, 2 damaged" in res.output, res.output

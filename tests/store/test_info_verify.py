@@ -14,12 +14,14 @@ from compressed_vision.store import (
     verify_store,
 )
 from compressed_vision.store.cli import store_app
+from compressed_vision.store.index import pack_path
 
 
 @pytest.fixture
 def ucf_store(ucf_dir, codec, tmp_path) -> Path:
     out = tmp_path / "s.zarr"
-    build_store(folder_manifest(ucf_dir), codec, str(out), progress=False, chunk_steps=4)
+    manifest = folder_manifest(ucf_dir)
+    build_store(manifest, codec, str(out), progress=False, chunk_steps=4, pack_videos=1)
     return out
 
 
@@ -32,17 +34,21 @@ def test_info_counts_sizes_and_compression_rate(ucf_store, codec):
     assert info["source_bytes"] > 0 and info["codec"] == codec.config.to_dict()
 
 
-def test_verify_finds_a_corrupted_and_a_lost_chunk(ucf_store):
+def test_verify_finds_a_flipped_byte_and_a_lost_pack(ucf_store):
     assert verify_store(str(ucf_store), progress=False)["ok"]
-    keys = [e.key for e in CodeStore(str(ucf_store)).entries()]
-    chunk = ucf_store / "videos" / keys[0] / "codes" / "c" / "0" / "1" / "0" / "0"
-    data = bytearray(chunk.read_bytes())
-    data[len(data) // 2 :] = bytes(len(data) - len(data) // 2)  # zero the second half
-    chunk.write_bytes(bytes(data))
-    (ucf_store / "videos" / keys[2] / "codes" / "c" / "0" / "0" / "0" / "0").unlink()
+    store = CodeStore(str(ucf_store))
+    keys = [e.key for e in store.entries()]
+    records = store.state.index.videos
+    pack = ucf_store / pack_path(records[keys[0]].pack)
+    data = bytearray(pack.read_bytes())
+    data[records[keys[0]].offset + records[keys[0]].chunks[0] + 5] ^= 0x01  # in chunk 1
+    pack.write_bytes(bytes(data))
+    (ucf_store / pack_path(records[keys[2]].pack)).unlink()
     result = verify_store(str(ucf_store), progress=False)
     assert not result["ok"] and set(result["damaged"]) == {keys[0], keys[2]}
-    assert "missing chunk of video" in result["damaged"][keys[2]]  # not read as zeros
+    assert "damaged chunk of video" in result["damaged"][keys[0]]
+    assert "(code steps 4-7)" in result["damaged"][keys[0]]
+    assert "missing pack of video" in result["damaged"][keys[2]]  # not read as zeros
     runner = CliRunner()
     run = runner.invoke(store_app, ["verify", str(ucf_store)])
     assert run.exit_code == 1 and "2 damaged" in run.output

@@ -1,6 +1,11 @@
-"""Stores built with `--lossless learned`: the same indices as zstd, verified, damage named."""
+"""Stores built with `--lossless learned` (chunk codec "learned", the prior inside the store):
+the same indices as zstd, verified, damage named (a chunk: the pack, the video and its code
+steps; the prior: its file)."""
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +15,9 @@ from compressed_vision.codec import codec_fingerprint
 from compressed_vision.codec.lossless import LearnedPrior, PriorConfig, save_prior
 from compressed_vision.errors import CVError
 from compressed_vision.store import CodeStore, build_store, folder_manifest, verify_store
+from compressed_vision.store.chunks import PRIOR_FILE
 from compressed_vision.store.cli import store_app
+from compressed_vision.store.index import pack_path
 from tests.codec.test_lossless import fixed_state
 
 
@@ -30,9 +37,11 @@ def stores(ucf_dir, codec, tmp_path):
     return CodeStore(str(zstd)), CodeStore(str(learned))
 
 
-def test_learned_store_reads_the_same_indices_as_zstd(stores):
+def test_learned_store_reads_the_same_indices_as_zstd(stores, codec):
     zstd, learned = stores
-    assert learned.lossless == "learned" and zstd.lossless == "zstd"
+    prior = tiny_prior(codec).fingerprint
+    assert learned.attrs["chunk_codec"] == {"name": "learned", "prior": prior}
+    assert zstd.attrs["chunk_codec"]["name"] == "zstd"
     entries = zstd.entries()
     assert [e.key for e in entries] == [e.key for e in learned.entries()] and len(entries) == 4
     for e in entries:
@@ -42,21 +51,43 @@ def test_learned_store_reads_the_same_indices_as_zstd(stores):
     assert verify_store(learned.url, progress=False)["ok"]
 
 
-def test_damaged_learned_chunk_names_video_and_chunk(stores):
+def test_damaged_learned_chunk_names_pack_video_and_steps(stores):
     _, learned = stores
     key = learned.entries()[1].key
-    path = learned.url + f"/videos/{key}/learned/1"
-    data = bytearray(open(path, "rb").read())
-    data[-2] ^= 0xFF
-    open(path, "wb").write(bytes(data))
-    with pytest.raises(CVError, match=f"damaged chunk 1 of video {key} .code steps 4-7.*checksum"):
-        learned.read(key, 0, 8)
-    assert learned.read(key, 0, 4).shape[1] == 4  # the chunk before still reads
-    open(path, "wb").write(bytes(data[:-9]))  # truncated
-    with pytest.raises(CVError, match=f"damaged chunk 1 of video {key}.*truncated"):
-        learned.read(key, 5, 6)
+    record = learned.state.index.videos[key]
+    pack = Path(learned.url) / pack_path(record.pack)
+    start = record.offset + record.chunks[0]  # chunk 1: code steps 4-7
+    data = bytearray(pack.read_bytes())
+    data[start + record.chunks[1] - 2] ^= 0xFF
+    pack.write_bytes(bytes(data))
+    what = f"damaged chunk of video {key} .code steps 4-7.: CodingError"
+    with pytest.raises(CVError, match=f"{re.escape(str(pack))}: {what}.*checksum"):
+        CodeStore(learned.url).read(key, 0, 8)
+    assert CodeStore(learned.url).read(key, 0, 4).shape[1] == 4  # the chunk before still reads
+    data[start + 16 : start + 20] = bytes(4)  # the count of words in the header: 0
+    pack.write_bytes(bytes(data))
+    with pytest.raises(CVError, match=f"{what}.*truncated or padded"):
+        CodeStore(learned.url).read(key, 5, 6)
     result = verify_store(learned.url, progress=False)
     assert not result["ok"] and list(result["damaged"]) == [key]
+
+
+@pytest.mark.parametrize(
+    "damage, reason",
+    [
+        (lambda p: p.unlink(), "learned-coded but holds no prior"),
+        (lambda p: p.write_bytes(p.read_bytes()[:100]), "not a safetensors checkpoint"),
+        (lambda p: p.write_bytes(p.read_bytes()[:-1] + b"x"), "not the one its codes were"),
+    ],
+)
+def test_a_missing_or_damaged_prior_refuses_the_store(stores, damage, reason):
+    _, learned = stores
+    path = Path(learned.url) / PRIOR_FILE
+    damage(path)
+    with pytest.raises(CVError, match=f"{re.escape(str(path))}: .*{reason}"):
+        CodeStore(learned.url)
+    run = CliRunner().invoke(store_app, ["verify", learned.url])
+    assert run.exit_code == 2 and reason in run.output and "Traceback" not in run.output
 
 
 def test_prior_of_another_codec_is_refused(ucf_dir, codec, tmp_path):
@@ -81,4 +112,4 @@ def test_cli_build_learned_and_verify(codec, codec_path, tmp_path):
     run = runner.invoke(store_app, ["verify", out])
     assert run.exit_code == 0 and "2 videos checked, 0 damaged" in run.output
     run = runner.invoke(store_app, [*args[:-4], "--lossless", "zstd"])  # resume as zstd: refused
-    assert run.exit_code == 2 and "lossless='learned'" in run.output
+    assert run.exit_code == 2 and "chunk_codec={'name': 'learned'" in run.output

@@ -1,19 +1,24 @@
 """Building a store from a manifest: resumable, with parallel worker processes on one machine
 and sharded by rank under `torchrun`.
 
-Resuming: a video is finished once its group is marked complete; a rerun skips finished
-videos (and recorded failures, unless `retry_failed`) and redoes the ones that were in flight.
-Since encoding is deterministic and the attrs hold nothing run-specific, the result is the
-store an uninterrupted run writes.
+Every process writes its own packs (see `store.layout`), so writers never share a file.
+Resuming: a video is finished once the index of its pack is written; a rerun skips finished
+videos (and recorded failures, unless `retry_failed`), deletes the packs a killed run left
+without an index, and redoes their videos. Since encoding is deterministic and the attrs hold
+nothing run-specific, the result is the store an uninterrupted run writes. At the end the
+pack indexes are consolidated into `index.cvi`, which readers open.
 
 Under `torchrun` (WORLD_SIZE > 1) rank r takes items r, r + W, r + 2W, ... of the manifest
 (sorted by id); the ranks meet (gloo barriers) after the root is written and at the end.
+One build (one `torchrun` job) writes into a store at a time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
+import math
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -22,20 +27,20 @@ from datetime import timedelta
 from multiprocessing import get_context
 from typing import Any
 
-import fsspec
 import torch
 import torch.distributed as dist
-import zarr
 from tqdm.auto import tqdm
 
 from ..codec.base import Codec
 from ..codec.lossless import LearnedPrior
 from ..errors import CVError
-from .layout import FAILURES, FORMAT, VERSION, VIDEOS, is_memory, open_root
-from .learned import write_prior
+from .chunks import DEFAULT, ChunkCodec, chunk_codec, learned_record, write_prior
+from .index import consolidate, remove_unindexed
+from .layout import FORMAT, ROOT_META, VERSION, StoreFiles, group_metadata, is_memory
 from .manifest import Item, Manifest
-from .reader import OUR_KIND, CodeStore, open_store_root
-from .writer import BuildSpec, encode_item
+from .packs import PACK_VIDEOS
+from .reader import CodeStore, check_version, read_root_attrs
+from .writer import BuildSpec, encode_items
 
 ItemHook = Callable[[Item, str | None], None]
 
@@ -55,57 +60,55 @@ class BuildSummary:
 
 def root_attrs(codec: Codec, spec: BuildSpec) -> dict[str, Any]:
     """The root attrs of a store built with this codec and spec (JSON-normalised): the
-    codec's kind, the shape of its codes (`codec.spec`) and its fingerprint."""
+    codec's kind, the shape of its codes (`codec.spec`), its fingerprint, and the chunk
+    codec (zstd, or learned coding with `spec.prior`)."""
     attrs = {
         "format": FORMAT,
         "version": VERSION,
         "codec_kind": codec.kind,
         "codec": codec.spec.to_dict(),
         "codec_fingerprint": codec.fingerprint(),
+        "chunk_codec": DEFAULT if spec.prior is None else learned_record(spec.prior),
         "size": spec.size,
         "fps": spec.fps,
         "chunk_steps": spec.chunk_steps,
         "classes": list(spec.classes),
         "frame_classes": list(spec.frame_classes),
     }
-    if spec.prior is not None:  # zstd stores keep their attrs (and can be resumed)
-        attrs.update(lossless="learned", prior_fingerprint=spec.prior.fingerprint)
     return json.loads(json.dumps(attrs))
 
 
 def prepare_root(
     url: str, codec: Codec, spec: BuildSpec, storage_options: dict | None = None
-) -> zarr.Group:
-    """Create the store, or check that an existing one was built with the same codec and
-    settings (so resuming can never mix codes of two codecs)."""
-    fs, path = fsspec.core.url_to_fs(url, **(storage_options or {}))
-    if fs.isdir(path) and fs.ls(path) and not fs.exists(f"{path.rstrip('/')}/zarr.json"):
-        raise CVError("exists, is not empty and is not a code store: choose another --out", url)
-    root = open_store_root(url, "a", storage_options)
-    expected, found = root_attrs(codec, spec), root.attrs.asdict()
+) -> tuple[StoreFiles, ChunkCodec]:
+    """Create the store (with its prior, when learned-coded), or check that an existing one
+    was built with the same codec and settings (so resuming can never mix codes of two
+    codecs, or of two chunk codecs). Returns its files and its chunk codec."""
+    files = StoreFiles(url, storage_options)
+    fs, expected = files.fs, root_attrs(codec, spec)
     if spec.prior is not None:
         spec.prior.check_codec(expected["codec_fingerprint"], url)
-    if not found:
+    if not fs.exists(files.path(ROOT_META)):
+        if fs.isdir(files.root) and fs.ls(files.root):
+            raise CVError("exists, is not empty and is not a code store: choose another --out", url)
         if spec.prior is not None:
-            write_prior(root, spec.prior)
-        root.update_attributes(expected)
-        root.require_group(VIDEOS)
-        root.require_group(FAILURES)
-        return root
+            write_prior(files, spec.prior)
+        files.put(ROOT_META, group_metadata(expected))
+        return files, chunk_codec(expected, files)
+    found = read_root_attrs(files)
     if found.get("format") != FORMAT:
         raise CVError("exists and is not a code store", url)
-    found.setdefault("codec_kind", OUR_KIND)  # stores from before other kinds: ours
+    check_version(found, url)
     if found.get("codec_fingerprint") != expected["codec_fingerprint"]:
         raise CVError(
             f"this store was built with another codec ({found.get('codec_fingerprint')}; "
             f"this one is {expected['codec_fingerprint']}): use a new --out",
             url,
         )
-    keys = [*expected, *(k for k in ("lossless", "prior_fingerprint") if k not in expected)]
-    changed = [f"{k}={found.get(k)!r}" for k in keys if found.get(k) != expected.get(k)]
+    changed = [f"{k}={found.get(k)!r}" for k in expected if found.get(k) != expected[k]]
     if changed:
         raise CVError(f"this store was built with other settings ({', '.join(changed)})", url)
-    return root
+    return files, chunk_codec(expected, files)
 
 
 def pending(store: CodeStore, items: tuple[Item, ...], retry_failed: bool) -> list[Item]:
@@ -138,44 +141,51 @@ _WORKER: dict[str, Any] = {}
 def _init_worker(
     codec: Codec,
     device: str,
-    url: str,
-    options: dict | None,
+    files: StoreFiles,
     spec: BuildSpec,
-    keep_partial: bool,
+    coder: ChunkCodec,
+    options: dict[str, Any],
 ) -> None:
     torch.set_num_threads(1)
     _WORKER.update(
         codec=codec.to(device).eval(),
         device=torch.device(device),
-        root=open_root(url, "r+", options),
+        files=files,
         spec=spec,
-        keep_partial=keep_partial,
+        coder=coder,
+        options=options,
     )
 
 
-def _work(item: Item) -> str | None:
+def _work(batch: list[Item]) -> list[tuple[Item, str | None]]:
+    """Encode a batch of items into packs of this worker (committed before returning)."""
     w = _WORKER
-    return encode_item(w["root"], item, w["codec"], w["device"], w["spec"], w["keep_partial"])
+    return list(
+        encode_items(
+            w["files"], batch, w["codec"], w["device"], w["spec"], w["coder"], **w["options"]
+        )
+    )
 
 
 def _run_pool(
     todo: list[Item],
     codec: Codec,
     device: torch.device,
-    url: str,
-    options: dict | None,
+    files: StoreFiles,
     spec: BuildSpec,
+    coder: ChunkCodec,
     workers: int,
-    keep_partial: bool,
+    options: dict[str, Any],
 ) -> Iterator[tuple[Item, str | None]]:
-    """Yield (item, failure reason or None) as worker processes finish them."""
-    init = (copy.deepcopy(codec).cpu(), str(device), url, options, spec, keep_partial)
+    """Yield (item, failure reason or None) as worker processes finish batches of them."""
+    init = (copy.deepcopy(codec).cpu(), str(device), files, spec, coder, options)
+    size = max(1, min(options["pack_videos"], math.ceil(len(todo) / (4 * workers))))
     pool = ProcessPoolExecutor(workers, get_context("spawn"), _init_worker, init)
     try:
-        futures = {pool.submit(_work, item): item for item in todo}
+        futures = [pool.submit(_work, todo[i : i + size]) for i in range(0, len(todo), size)]
         for future in as_completed(futures):
-            yield futures[future], future.result()
-    finally:  # interrupted: drop the queued items, wait for those in flight
+            yield from future.result()
+    finally:  # interrupted: drop the queued batches, wait for those in flight
         pool.shutdown(cancel_futures=True)
 
 
@@ -198,6 +208,7 @@ def build_store(
     chunk_steps: int = 32,
     retry_failed: bool = False,
     keep_partial: bool = False,
+    pack_videos: int = PACK_VIDEOS,
     storage_options: dict | None = None,
     progress: bool = True,
     on_item: ItemHook | None = None,
@@ -207,10 +218,12 @@ def build_store(
 
     Resumable (see the module docstring); bad items go to the store's failure list and the
     job goes on; a truncated video is one, unless `keep_partial` (its decoded frames are
-    stored, the entry marked partial). `prior` makes the lossless stage learned coding
-    with that prior (of this codec), instead of zstd. `workers` > 1 encodes in that many
-    processes; under `torchrun` each rank takes its shard. `on_item(item, reason)` is
-    called after each item (reason None: stored).
+    stored, the entry marked partial). `prior` makes the chunk codec learned coding with
+    that prior (of this codec), instead of zstd. `workers` > 1 encodes in that many
+    processes; under `torchrun` each rank takes its shard. A pack holds at most
+    `pack_videos` videos (a hard kill loses at most that many per process). `on_item(item,
+    reason)` is called after each item is encoded (reason None: stored); it is in the store
+    once its pack is committed.
     """
     out = str(out)
     spec = BuildSpec(size, fps, chunk_steps, manifest.classes, manifest.frame_classes, prior)
@@ -221,22 +234,23 @@ def build_store(
         device = _device_for_rank(device)
         codec = codec.to(device).eval()
         if rank == 0:
-            root = prepare_root(out, codec, spec, storage_options)
+            files, coder = prepare_root(out, codec, spec, storage_options)
+            remove_unindexed(files)  # left by a killed run: no writer runs yet
         _barrier(world)
         if rank != 0:
-            root = prepare_root(out, codec, spec, storage_options)
+            files, coder = prepare_root(out, codec, spec, storage_options)
         shard = manifest.items[rank::world]
         todo = pending(CodeStore(out, storage_options), shard, retry_failed)
+        options = {"keep_partial": keep_partial, "pack_videos": pack_videos}
         if workers > 1:
-            results = _run_pool(
-                todo, codec, device, out, storage_options, spec, workers, keep_partial
-            )
+            results = _run_pool(todo, codec, device, files, spec, coder, workers, options)
         else:
-            results = (
-                (item, encode_item(root, item, codec, device, spec, keep_partial)) for item in todo
-            )
+            results = encode_items(files, todo, codec, device, spec, coder, **options)
         failed = 0
-        with tqdm(total=len(todo), desc="store build", disable=not progress or rank != 0) as bar:
+        with (
+            contextlib.closing(results),
+            tqdm(total=len(todo), desc="store build", disable=not progress or rank != 0) as bar,
+        ):
             for item, reason in results:
                 failed += reason is not None
                 if reason is not None:
@@ -244,6 +258,9 @@ def build_store(
                 bar.update()
                 if on_item is not None:
                     on_item(item, reason)
+        _barrier(world)
+        if rank == 0:
+            consolidate(files)
         _barrier(world)
         store = CodeStore(out, storage_options)
         return BuildSummary(

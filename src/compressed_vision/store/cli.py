@@ -69,6 +69,9 @@ def build(
     fps: Annotated[float | None, typer.Option(help="Resample to this frame rate.")] = None,
     workers: Annotated[int, typer.Option(help="Encoding processes on this machine.")] = 1,
     chunk_steps: Annotated[int, typer.Option(help="Code steps per stored chunk.")] = 32,
+    pack_videos: Annotated[
+        int, typer.Option(help="Videos per pack file, at most (a kill loses one open pack).")
+    ] = 1000,
     retry_failed: Annotated[bool, typer.Option(help="Retry items that failed before.")] = False,
     keep_partial: Annotated[
         bool,
@@ -115,6 +118,7 @@ def build(
             size=size,
             fps=fps,
             chunk_steps=chunk_steps,
+            pack_videos=pack_videos,
             retry_failed=retry_failed,
             keep_partial=keep_partial,
             prior=learned,
@@ -148,7 +152,8 @@ def info(store: str, report: JsonOpt = None) -> None:
         f"{len(result['incomplete'])} incomplete\n"
         f"on disk {result['bytes_on_disk'] / mib:.2f} MiB; sources "
         f"{result['source_bytes'] / mib:.2f} MiB; raw uint8 frames "
-        f"{result['raw_uint8_bytes'] / mib:.2f} MiB ({result['raw_over_disk']:.0f}x)\n"
+        f"{result['raw_uint8_bytes'] / mib:.2f} MiB ({result['raw_over_disk']:.0f}x); chunks "
+        f"coded by {result['chunk_codec']['name']}\n"
         f"compression rate {result['compression_rate']:.1f}; codec "
         f"{result['codec_fingerprint']} ({result['codec_kind']}) {result['codec']}"
     )
@@ -176,6 +181,28 @@ def verify(store: str, report: JsonOpt = None) -> None:
     typer.echo(
         f"{result['store']}: {result['checked']} videos checked, {len(result['damaged'])} damaged"
     )
+    _write_json(report, result)
+    if not result["ok"]:
+        raise typer.Exit(code=1)
+
+
+@store_app.command("migrate")
+def migrate(
+    old: Annotated[str, typer.Argument(help="A store of format version 1.")],
+    new: Annotated[str, typer.Argument(help="The new store (a path or fsspec URL).")],
+    report: JsonOpt = None,
+) -> None:
+    """Convert a store of an older format (one zarr group per video) into a new store; rerun
+    to continue after an interruption. Exit code 1 when a damaged video was left out."""
+    from .migrate import migrate_store
+
+    try:
+        result = migrate_store(old, new)
+    except CVError as e:
+        _fail(e)
+    for key, problem in result["damaged"].items():
+        typer.secho(f"  not copied: {key}: {problem}", fg="red")
+    typer.echo(f"{new}: {result['videos']} videos, {result['failures']} failures")
     _write_json(report, result)
     if not result["ok"]:
         raise typer.Exit(code=1)

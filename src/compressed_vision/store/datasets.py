@@ -74,7 +74,7 @@ class _CodeWindows(Dataset):
             raise CVError(
                 f"video {self.keys[v]}: codes of steps {start}.. read as {codes.shape}, not "
                 f"{(g, valid, h, w)} as its attrs say ({steps} steps of {h}x{w})",
-                self.store.location("videos", self.keys[v], "codes"),
+                self.store.pack_location(self.keys[v]),
             )
         if valid < self.steps:
             codes = np.pad(codes, ((0, 0), (0, self.steps - valid), (0, 0), (0, 0)), mode="edge")

@@ -10,14 +10,20 @@ import fsspec
 from tqdm.auto import tqdm
 
 from ..errors import CVError
-from .layout import VIDEOS, hash_block
-from .reader import OUR_KIND, CodeStore
+from .layout import hash_block
+from .reader import CodeStore
 
 
 def bytes_on_disk(url: str, storage_options: dict | None = None) -> int:
     """Total size of the store's files (any fsspec filesystem)."""
     fs, path = fsspec.core.url_to_fs(str(url), **(storage_options or {}))
     return int(fs.du(path, total=True))
+
+
+def count_files(url: str, storage_options: dict | None = None) -> int:
+    """How many files (objects) the store has."""
+    fs, path = fsspec.core.url_to_fs(str(url), **(storage_options or {}))
+    return len(fs.find(path))
 
 
 def store_info(url: str, storage_options: dict | None = None) -> dict[str, Any]:
@@ -32,6 +38,7 @@ def store_info(url: str, storage_options: dict | None = None) -> dict[str, Any]:
         for e in entries
     )
     disk = bytes_on_disk(url, storage_options)
+    records = store.state.index.videos.values()
     return {
         "store": str(url),
         "videos": len(entries),
@@ -46,6 +53,8 @@ def store_info(url: str, storage_options: dict | None = None) -> dict[str, Any]:
         "hours": sum(e.attrs["frames"] / e.attrs["fps"] for e in entries) / 3600,
         "code_steps": sum(e.steps for e in entries),
         "bytes_on_disk": disk,
+        "payload_bytes": sum(sum(r.chunks) + r.labels for r in records),
+        "files": count_files(url, storage_options),
         "source_bytes": sum(e.attrs["source_bytes"] for e in entries),
         "raw_uint8_bytes": raw_bytes,
         "raw_over_disk": raw_bytes / disk if disk else 0.0,
@@ -53,7 +62,8 @@ def store_info(url: str, storage_options: dict | None = None) -> dict[str, Any]:
         if indices
         else 0.0,
         "codec_fingerprint": store.fingerprint,
-        "codec_kind": store.attrs.get("codec_kind", OUR_KIND),
+        "codec_kind": store.attrs["codec_kind"],
+        "chunk_codec": store.attrs["chunk_codec"],
         "codec": cfg.to_dict(),
         "size": store.attrs["size"],
         "fps": store.attrs["fps"],
@@ -66,12 +76,10 @@ def _check(store: CodeStore, key: str, attrs: dict[str, Any]) -> str | None:
     """None if the video's codes match their checksum, else what is wrong."""
     try:
         entry = store.entry(key, attrs)
-        codes = store.codes(key)
-        if codes.shape[1] != entry.steps:
-            return f"{codes.shape[1]} code steps stored, {entry.steps} recorded"
         h = hashlib.sha256()
         for start in range(0, entry.steps, store.chunk_steps):
             hash_block(h, store.read(key, start, start + store.chunk_steps))
+        store.frame_labels(key)
     except CVError as e:  # names the file at fault
         return str(e)
     except Exception as e:  # any other failure to read is damage to report too
@@ -82,21 +90,21 @@ def _check(store: CodeStore, key: str, attrs: dict[str, Any]) -> str | None:
 def verify_store(
     url: str, storage_options: dict | None = None, progress: bool = True
 ) -> dict[str, Any]:
-    """Re-read every video's codes and check its sha256. `ok` is False on any damage."""
+    """Re-read every video's codes and per-frame labels and check its sha256. `ok` is False
+    on any damage; a damaged index or root refuses the store (`CVError`)."""
     store = CodeStore(url, storage_options)
-    found, unreadable = store.scan(VIDEOS)
-    damaged = {key: str(e) for key, e in unreadable.items()}
-    complete = {k: a for k, a in sorted(found.items()) if a.get("complete")}
-    for key, attrs in tqdm(complete.items(), desc="store verify", disable=not progress):
-        problem = _check(store, key, attrs)
+    videos = dict(sorted(store.state.index.videos.items()))
+    damaged = {}
+    for key, record in tqdm(videos.items(), desc="store verify", disable=not progress):
+        problem = _check(store, key, record.attrs)
         if problem is not None:
             damaged[key] = problem
-    partial = [a for k, a in complete.items() if a.get("partial") and k not in damaged]
+    partial = [r.attrs for k, r in videos.items() if r.attrs.get("partial") and k not in damaged]
     return {
         "store": str(url),
-        "checked": len(complete) + len(unreadable),
+        "checked": len(videos),
         "damaged": damaged,
-        "incomplete": sorted(k for k, a in found.items() if not a.get("complete")),
+        "incomplete": store.incomplete(),
         "partial": [
             {k: a.get(k) for k in ("id", "source", "declared_frames", "decoded_frames")}
             for a in partial

@@ -1,31 +1,25 @@
-"""Writing one video into a store, streamed chunk by chunk, atomically (a completion marker
-that readers require), or recording why it failed."""
+"""Encoding one item into a pack of the store, streamed one encode window at a time, or
+recording why it failed; and encoding a list of items into packs."""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import av
 import numpy as np
 import torch
-import zarr
-import zarr.codecs
 
 from ..codec.base import Codec
 from ..codec.files import WINDOW, frames_to_tensor
-from ..codec.lossless import LearnedPrior, encode_chunk
+from ..codec.lossless import LearnedPrior
 from ..errors import CVError, TruncatedVideo, VideoError
 from ..video.io import keep_partial_chunks
-from .layout import FAILURES, VIDEOS, code_dtype, hash_block
-from .learned import chunk_key, put
+from .chunks import ChunkCodec
+from .layout import StoreFiles
 from .manifest import Item
+from .packs import PACK_VIDEOS, PackWriter, VideoWriter
 from .sources import open_source
-
-ZSTD_LEVEL = 5
-LABEL_CHUNK = 4096  # frames per chunk of per-frame labels
 
 
 @dataclass(frozen=True)
@@ -37,105 +31,7 @@ class BuildSpec:
     chunk_steps: int = 32  # code steps per stored chunk
     classes: tuple[str, ...] = ()
     frame_classes: tuple[str, ...] = ()
-    prior: LearnedPrior | None = None  # lossless stage: None is zstd, else learned coding
-
-
-class VideoWriter:
-    """Streams one video's codes into `videos/<key>`, buffering up to whole chunks; the
-    group is marked complete by `finish`, the last write. With a `prior`, the `codes` array
-    only records the shape: each chunk is learned-coded into its own object (`store.learned`)."""
-
-    def __init__(
-        self,
-        root: zarr.Group,
-        item: Item,
-        codebook_size: int,
-        chunk_steps: int,
-        prior: LearnedPrior | None = None,
-    ):
-        self.root, self.prior = root, prior
-        self.group = root[VIDEOS].create_group(
-            item.key,
-            overwrite=True,
-            attributes={"id": item.id, "source": item.source, "complete": False},
-        )
-        self.dtype = code_dtype(codebook_size)
-        self.chunk_steps = chunk_steps
-        self.steps = 0
-        self._buffer: list[np.ndarray] = []
-        self._array: zarr.Array | None = None
-        self._hash = hashlib.sha256()
-
-    def append(self, codes: np.ndarray) -> None:
-        """Add (G, t, H', W') codes; whole chunks are written as soon as they are full."""
-        self._buffer.append(codes.astype(self.dtype))
-        if sum(b.shape[1] for b in self._buffer) >= self.chunk_steps:
-            self._flush(final=False)
-
-    def _flush(self, final: bool) -> None:
-        if not self._buffer:
-            return
-        block = np.concatenate(self._buffer, axis=1)
-        n = block.shape[1] if final else block.shape[1] // self.chunk_steps * self.chunk_steps
-        self._buffer = [block[:, n:]] if n < block.shape[1] else []
-        if n:
-            self._write(block[:, :n])
-
-    def _write(self, block: np.ndarray) -> None:
-        g, n, h, w = block.shape
-        if self._array is None:
-            self._array = self.group.create_array(
-                "codes",
-                shape=(g, n, h, w),
-                chunks=(g, self.chunk_steps, h, w),
-                dtype=self.dtype,
-                compressors=zarr.codecs.ZstdCodec(level=ZSTD_LEVEL, checksum=True),
-                fill_value=0,
-                config={"write_empty_chunks": True},  # a lost chunk never reads as valid zeros
-            )
-        else:
-            self._array.resize((g, self.steps + n, h, w))
-        if self.prior is None:
-            self._array[:, self.steps : self.steps + n] = block
-        else:
-            for first in range(0, n, self.chunk_steps):
-                index = (self.steps + first) // self.chunk_steps
-                data = encode_chunk(block[:, first : first + self.chunk_steps], self.prior.integer)
-                put(self.root, chunk_key(self.group.path, index), data)
-        hash_block(self._hash, block)
-        self.steps += n
-
-    def finish(self, attrs: dict[str, Any], frame_labels: np.ndarray | None) -> None:
-        """Write what is left, the per-frame labels, then the attrs with `complete: true`."""
-        self._flush(final=True)
-        if frame_labels is not None:
-            self.group.create_array(
-                "frame_labels",
-                data=frame_labels,
-                chunks=(LABEL_CHUNK,),
-                compressors=zarr.codecs.ZstdCodec(level=ZSTD_LEVEL, checksum=True),
-            )
-        shape = [] if self._array is None else list(self._array.shape)
-        self.group.update_attributes(
-            {
-                **attrs,
-                "steps": self.steps,
-                "code_shape": shape,  # (G, T', H', W'): the grid can be one smaller than H/s
-                "sha256": self._hash.hexdigest(),
-                "complete": True,
-            }
-        )
-
-
-def record_failure(root: zarr.Group, item: Item, reason: str) -> None:
-    """Add the item to the store's failure list (replacing an earlier record)."""
-    attrs = {"id": item.id, "source": item.source, "reason": reason}
-    root[FAILURES].create_group(item.key, overwrite=True, attributes=attrs)
-
-
-def remove_node(group: zarr.Group, key: str) -> None:
-    if key in group:
-        del group[key]
+    prior: LearnedPrior | None = None  # chunk codec: None is zstd, else learned coding
 
 
 def _label_indices(labels: list[str | None], classes: tuple[str, ...]) -> np.ndarray:
@@ -170,37 +66,32 @@ def write_chunks(
 
 @torch.no_grad()
 def encode_item(
-    root: zarr.Group,
+    pack: PackWriter,
     item: Item,
     codec: Codec,
     device: torch.device,
     spec: BuildSpec,
     keep_partial: bool = False,
 ) -> str | None:
-    """Encode one item into the store, streaming one encode window of frames at a time.
-    Returns None on success, or the reason it failed (then recorded in the failure list, and
-    any partial group removed). A video whose decoding stops early is such a failure; with
-    `keep_partial` its decoded frames are stored instead, the entry marked "partial" with
-    "declared_frames" and "decoded_frames". Errors of the store itself (disk full, ...)
-    propagate."""
-    remove_node(root[VIDEOS], item.key)
+    """Encode one item into `pack`, streaming one encode window of frames at a time.
+    Returns None on success, or the reason it failed (then recorded in the pack as a
+    failure). A video whose decoding stops early is such a failure; with `keep_partial` its
+    decoded frames are stored instead, the entry marked "partial" with "declared_frames" and
+    "decoded_frames". Errors of the store itself (disk full, ...) propagate."""
     if item.error is not None:
-        record_failure(root, item, item.error)
+        pack.fail(item, item.error)
         return item.error
-    writer = None
     try:
         source = open_source(item, spec.size, spec.fps)
-        writer = VideoWriter(root, item, codec.codebook_size, spec.chunk_steps, spec.prior)
+        writer = pack.video(item)
         truncated: list[TruncatedVideo] = []
         chunks = keep_partial_chunks(source.chunks(window_frames(codec)), keep_partial, truncated)
         frames, height, width = write_chunks(writer, chunks, codec, device)
         if frames == 0:
             raise VideoError("no frames in the selected time range", item.source)
     except (CVError, av.error.FFmpegError) as e:
-        if writer is not None:
-            remove_node(root[VIDEOS], item.key)
         reason = e.reason if isinstance(e, CVError) else f"cannot be read by PyAV: {e}"
-        record_failure(root, item, reason)
+        pack.fail(item, reason)
         return reason
     per_frame = source.frame_labels(frames)
     label = source.label
@@ -223,5 +114,33 @@ def encode_item(
     writer.finish(
         attrs, None if per_frame is None else _label_indices(per_frame, spec.frame_classes)
     )
-    remove_node(root[FAILURES], item.key)
     return None
+
+
+def encode_items(
+    files: StoreFiles,
+    items: Iterable[Item],
+    codec: Codec,
+    device: torch.device,
+    spec: BuildSpec,
+    coder: ChunkCodec,
+    keep_partial: bool = False,
+    pack_videos: int = PACK_VIDEOS,
+) -> Iterator[tuple[Item, str | None]]:
+    """Encode items into new packs, yielding (item, failure reason or None) for each. A pack
+    is committed when full and when this generator ends or is closed (an exception, an
+    interrupt): the items finished before are kept, the one in flight is redone by a resumed
+    build. A hard kill loses the open pack's items (redone too)."""
+    pack = None
+    try:
+        for item in items:
+            if pack is None:
+                pack = PackWriter(files, codec.codebook_size, spec.chunk_steps, coder, pack_videos)
+            reason = encode_item(pack, item, codec, device, spec, keep_partial)
+            if pack.full:
+                pack.close()
+                pack = None
+            yield item, reason
+    finally:
+        if pack is not None:
+            pack.close()

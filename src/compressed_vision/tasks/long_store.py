@@ -2,8 +2,8 @@
 frames at a time through the store's own `VideoWriter`, so memory stays flat however long the
 video is, with a progress bar in frames that shows the time left.
 
-A tour is stored like any other video (`videos/<key>/codes`, the district of every frame as
-`frame_labels`, `frame_classes` = the district names) plus its config in the attr "tour", from
+A tour is stored like any other video (its codes, the district of every frame as per-frame
+labels, `frame_classes` = the district names) plus its config in the attr "tour", from
 which every other label is recomputed without rendering.
 """
 
@@ -20,10 +20,12 @@ from tqdm.auto import tqdm
 from ..codec.base import Codec
 from ..errors import TruncatedVideo, VideoError
 from ..store.build import prepare_root
+from ..store.index import consolidate
 from ..store.manifest import Item
+from ..store.packs import PackWriter
 from ..store.reader import CodeStore, VideoEntry
 from ..store.sources import open_source
-from ..store.writer import BuildSpec, VideoWriter, window_frames, write_chunks
+from ..store.writer import BuildSpec, window_frames, write_chunks
 from ..video.io import keep_partial_chunks, probe_video
 from ..video.walking_tour import TourConfig, WalkingTour
 
@@ -42,21 +44,24 @@ def stream_into_store(
     keep_partial: bool = False,
 ) -> VideoEntry:
     """Encode `chunks` ((t, H, W, 3) uint8, each `window_frames(codec)` long but the last) into
-    `videos/<item.key>` of the store at `out`; the entry becomes visible when complete. With
-    `keep_partial` a truncated video is stored as far as it decodes, marked partial."""
+    a pack of its own in the store at `out`, as `item.key`; the entry becomes visible when
+    complete. With `keep_partial` a truncated video is stored as far as it decodes, marked
+    partial."""
     codec = codec.to(device).eval()
-    root = prepare_root(out, codec, spec)
-    writer = VideoWriter(root, item, codec.codebook_size, spec.chunk_steps)
-    truncated: list[TruncatedVideo] = []
-    chunks = keep_partial_chunks(iter(chunks), keep_partial, truncated)
-    with tqdm(total=total, unit="frame", desc=f"encode {item.id}", disable=not progress) as bar:
-        frames, height, width = write_chunks(writer, chunks, codec, device, bar.update)
-    if frames == 0:
-        raise VideoError("no frames to encode", item.source)
-    base = {"frames": frames, "height": int(height), "width": int(width), "label": None}
-    if truncated:
-        base.update(partial=True, declared_frames=truncated[0].declared, decoded_frames=frames)
-    writer.finish({**base, "label_index": -1, **attrs}, frame_labels)
+    files, coder = prepare_root(out, codec, spec)
+    with PackWriter(files, codec.codebook_size, spec.chunk_steps, coder) as pack:
+        writer = pack.video(item)
+        truncated: list[TruncatedVideo] = []
+        chunks = keep_partial_chunks(iter(chunks), keep_partial, truncated)
+        with tqdm(total=total, unit="frame", desc=f"encode {item.id}", disable=not progress) as bar:
+            frames, height, width = write_chunks(writer, chunks, codec, device, bar.update)
+        if frames == 0:
+            raise VideoError("no frames to encode", item.source)
+        base = {"frames": frames, "height": int(height), "width": int(width), "label": None}
+        if truncated:
+            base.update(partial=True, declared_frames=truncated[0].declared, decoded_frames=frames)
+        writer.finish({**base, "label_index": -1, **attrs}, frame_labels)
+    consolidate(files)
     return next(e for e in CodeStore(out).entries() if e.key == item.key)
 
 
@@ -85,7 +90,7 @@ def encode_tour(
     chunk_steps: int = 32,
     progress: bool = True,
 ) -> VideoEntry:
-    """Render and encode a tour into the store at `out` as `videos/<key>`, streamed; a tour
+    """Render and encode a tour into the store at `out` as `key`, streamed; a tour
     already there (same config, same codec) is kept as it is."""
     cfg = tour.cfg
     spec = tour_spec(cfg, chunk_steps)
