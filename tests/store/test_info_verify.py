@@ -14,7 +14,7 @@ from compressed_vision.store import (
     verify_store,
 )
 from compressed_vision.store.cli import store_app
-from compressed_vision.store.index import pack_path
+from compressed_vision.store.index import pack_index_path, pack_path
 
 
 @pytest.fixture
@@ -52,6 +52,24 @@ def test_verify_finds_a_flipped_byte_and_a_lost_pack(ucf_store):
     runner = CliRunner()
     run = runner.invoke(store_app, ["verify", str(ucf_store)])
     assert run.exit_code == 1 and "2 damaged" in run.output
+
+
+def test_verify_checks_the_packs_own_indexes(ucf_store):
+    """Each pack's own index (what `index.cvi` is rebuilt from) is read and compared with it:
+    damage there is reported, naming the file, though reading does not use it."""
+    store = CodeStore(str(ucf_store))
+    record = next(iter(store.state.index.videos.values()))
+    own = ucf_store / pack_index_path(record.pack)
+    data = bytearray(own.read_bytes())
+    data[len(data) // 2] ^= 0x10
+    own.write_bytes(bytes(data))
+    result = verify_store(str(ucf_store), progress=False)
+    assert not result["ok"] and not result["damaged"]
+    (problem,) = result["damaged_pack_indexes"].values()
+    assert list(result["damaged_pack_indexes"]) == [pack_index_path(record.pack)]
+    assert "pack index: " in problem
+    run = CliRunner().invoke(store_app, ["verify", str(ucf_store)])
+    assert run.exit_code == 1 and "0 damaged; 1 pack index(es) damaged" in run.output
 
 
 def test_cli_build_info_verify(codec_path, tmp_path):

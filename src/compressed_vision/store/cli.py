@@ -178,8 +178,12 @@ def verify(store: str, report: JsonOpt = None) -> None:
         _fail(e)
     for key, problem in result["damaged"].items():
         typer.secho(f"  damaged: {key}: {problem}", fg="red")
+    for path, problem in result["damaged_pack_indexes"].items():
+        typer.secho(f"  damaged: {path}: {problem}", fg="red")
+    indexes = len(result["damaged_pack_indexes"])
     typer.echo(
         f"{result['store']}: {result['checked']} videos checked, {len(result['damaged'])} damaged"
+        + (f"; {indexes} pack index(es) damaged" if indexes else "")
     )
     _write_json(report, result)
     if not result["ok"]:

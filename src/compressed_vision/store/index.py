@@ -124,7 +124,7 @@ def pack_path(name: str) -> str:
     return f"{PACKS}/{name}{PACK_SUFFIX}"
 
 
-def _read(files: StoreFiles, rel: str) -> Index:
+def read_index(files: StoreFiles, rel: str) -> Index:
     data = files.get(rel)
     try:
         return decode_index(data, rel)
@@ -150,13 +150,13 @@ def load_state(files: StoreFiles) -> State:
     indexed = [n[: -len(INDEX_SUFFIX)] for n in names if n.endswith(INDEX_SUFFIX)]
     packs = {n[: -len(PACK_SUFFIX)] for n in names if n.endswith(PACK_SUFFIX)}
     try:
-        index = _read(files, INDEX)
+        index = read_index(files, INDEX)
     except FileNotFoundError:
         index = Index()
     covered = set(index.packs)
     pending = [name for name in indexed if name not in covered]  # sorted: by creation time
     for name in pending:
-        index.update(_read(files, pack_index_path(name)))
+        index.update(read_index(files, pack_index_path(name)))
     return State(index, pending, sorted(packs - set(indexed) - covered))
 
 

@@ -10,6 +10,7 @@ import fsspec
 from tqdm.auto import tqdm
 
 from ..errors import CVError
+from .index import pack_index_path, read_index
 from .layout import hash_block
 from .reader import CodeStore
 
@@ -87,6 +88,27 @@ def _check(store: CodeStore, key: str, attrs: dict[str, Any]) -> str | None:
     return None if h.hexdigest() == attrs.get("sha256") else "checksum mismatch"
 
 
+def _pack_index_damage(store: CodeStore) -> dict[str, str]:
+    """Each pack keeps its own index (what `index.cvi` is rebuilt from): {its file: the
+    problem} for those unreadable, or not holding what `index.cvi` says of the pack."""
+    merged, damage = store.state.index, {}
+    for name in merged.packs:
+        rel = pack_index_path(name)
+        try:
+            own = read_index(store.files, rel).videos
+        except (CVError, FileNotFoundError) as e:
+            damage[rel] = f"pack index: {e}"
+            continue
+        for key, record in merged.videos.items():
+            mine = own.get(key)
+            if record.pack == name and (
+                mine is None or (mine.offset, mine.chunks) != (record.offset, record.chunks)
+            ):
+                damage[rel] = f"pack index disagrees with index.cvi on video {key}"
+                break
+    return damage
+
+
 def verify_store(
     url: str, storage_options: dict | None = None, progress: bool = True
 ) -> dict[str, Any]:
@@ -99,6 +121,7 @@ def verify_store(
         problem = _check(store, key, record.attrs)
         if problem is not None:
             damaged[key] = problem
+    indexes = _pack_index_damage(store)
     partial = [r.attrs for k, r in videos.items() if r.attrs.get("partial") and k not in damaged]
     return {
         "store": str(url),
@@ -109,5 +132,6 @@ def verify_store(
             {k: a.get(k) for k in ("id", "source", "declared_frames", "decoded_frames")}
             for a in partial
         ],
-        "ok": not damaged,
+        "damaged_pack_indexes": indexes,
+        "ok": not damaged and not indexes,
     }

@@ -69,12 +69,12 @@ def fit_prior(
     steps: int = 2500,
     chunk_steps: int = 32,
     seed: int = 0,
-    log_every: int = 0,
+    show_progress: bool = False,
     **info,
 ) -> LearnedPrior:
     """Train a prior on `codes` of `codec` (chunks of `chunk_steps`), rounded to integers."""
     cfg = cfg or PriorConfig(codec.num_codebooks, codec.codebook_size)
     data = examples(codes, cfg, chunk_steps)
-    model = train_prior(data, cfg, steps=steps, seed=seed, log_every=log_every)
+    model = train_prior(data, cfg, steps=steps, seed=seed, show_progress=show_progress)
     info = {**info, "indices": data.count, "steps": steps, "seed": seed}
     return LearnedPrior.from_model(model, codec_fingerprint(codec), **info)

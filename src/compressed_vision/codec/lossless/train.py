@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
+from tqdm.auto import tqdm
 
 from .model import ContextPrior, PriorConfig
 
@@ -72,7 +73,7 @@ def train_prior(
     batch: int = 4096,
     lr: float = 3e-3,
     seed: int = 0,
-    log_every: int = 0,
+    show_progress: bool = False,
 ) -> ContextPrior:
     """Fit a prior to `data` with Adam (cosine schedule), each batch from one codebook."""
     torch.manual_seed(seed)
@@ -81,7 +82,8 @@ def train_prior(
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps, pct_start=0.05)
     sizes = np.array([len(t) for t in data.target], dtype=np.float64)
-    for step in range(steps):
+    bar = tqdm(range(steps), desc="prior", disable=not show_progress)
+    for step in bar:
         g = int(rng.choice(len(sizes), p=sizes / sizes.sum()))
         pick = rng.integers(0, len(data.target[g]), batch)
         rows = torch.from_numpy(data.rows[g][pick].astype(np.int64))
@@ -91,6 +93,6 @@ def train_prior(
         loss.backward()
         opt.step()
         sched.step()
-        if log_every and step % log_every == 0:
-            print(f"step {step}: {loss.item() / math.log(2):.3f} bits/index", flush=True)
+        if step % 50 == 0:
+            bar.set_postfix(bits_per_index=f"{loss.item() / math.log(2):.3f}")
     return model.eval()
