@@ -124,3 +124,23 @@ def test_camera_motion_tasks_split_by_photo_and_run_in_the_bench(data, tmp_path,
         ("camera_frames", "raw RGB"),
         ("camera_frames", "codes"),
     ]
+
+
+def test_a_restarted_bench_reads_back_finished_runs(data, tmp_path, monkeypatch):
+    """A bench killed and started again trains only what did not finish: a run whose
+    result.json holds its very config is read back; any other config trains."""
+    from dataclasses import replace
+
+    trained = []
+
+    def train(cfg):
+        trained.append(cfg.seed)
+        return run_training(cfg, show_progress=False)
+
+    monkeypatch.setattr(downstream, "_train_in_subprocess", train)
+    cfg = replace(config(data, tmp_path), steps=2)
+    first = json.dumps(downstream._train_or_reuse(cfg), sort_keys=True)  # NaN == NaN as text
+    again = json.dumps(downstream._train_or_reuse(cfg), sort_keys=True)
+    assert again == first and trained == [cfg.seed]
+    downstream._train_or_reuse(replace(cfg, seed=cfg.seed + 1))
+    assert trained == [cfg.seed, cfg.seed + 1]

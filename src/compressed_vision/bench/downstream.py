@@ -236,6 +236,17 @@ def resize_folder(src: str | Path, out_dir: str | Path, size: int, crf: int = 12
     return out
 
 
+def _train_or_reuse(cfg: TaskConfig) -> dict[str, Any]:
+    """The run's result: read back from its result.json when it finished before with this
+    very config (a bench killed and started again), else trained."""
+    done = Path(cfg.out) / "result.json"
+    if done.is_file():
+        result = json.loads(done.read_text())
+        if result.get("config") == json.loads(json.dumps(cfg.to_dict())):
+            return result
+    return _train_in_subprocess(cfg)
+
+
 def _train_in_subprocess(cfg: TaskConfig) -> dict[str, Any]:
     """`run_training` in a fresh spawned process (its own peak memory, its own threads)."""
     from ..tasks.train import run_training
@@ -515,7 +526,7 @@ def run_downstream(
             _task_config(cfg, task, input_name, data, cr, work, seed)
             for seed in range(cfg.seed, cfg.seed + cfg.seeds)
         ]
-        seed_results = [_train_in_subprocess(c) for c in configs]
+        seed_results = [_train_or_reuse(c) for c in configs]
         first = seed_results[0]
         first["marginal_memory_per_clip_bytes"] = _marginal_memory(configs[0], first)
         results += [{"input": input_name, **r} for r in seed_results]

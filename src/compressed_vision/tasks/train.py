@@ -273,6 +273,7 @@ def run_training(
         peak = memory.peak()
         result = _result(cfg, prep, proc, history, seconds, peak, stamps)
         result["activation_bytes_per_clip"] = activations
+        result["config"] = cfg.to_dict()
         if proc.main:
             if cfg.evaluate:
                 scores = evaluate_clips(model, prep, proc.device, cfg.eval_batch, cfg.workers)
