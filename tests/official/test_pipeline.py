@@ -175,6 +175,8 @@ def commands(codec: Path, work: dict[str, Path], out: Path) -> dict[str, list]:
         "bench downstream": ["bench", "downstream", "--codec", codec, "--out", out / "ds"],
         "long encode": ["long", "encode", clip, "--codec", codec, "--out", out / "l.zarr"],
         "long demo": ["long", "demo", "--minutes", 0.1, "--codec", codec, "--out", out / "ld"],
+        "codec prior": ["codec", "prior", "--codec", codec, "--data", "synthetic",
+                        "--out", out / "p.safetensors"],
     }  # fmt: skip
 
 
