@@ -36,8 +36,11 @@ class ChunkCodec(Protocol):
     def encode(self, block: np.ndarray) -> bytes:
         """The bytes of a (G, t, H', W') block of codes."""
 
-    def decode(self, data: bytes, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-        """The block back; raises (any exception) when `data` is damaged."""
+    def decode(
+        self, data: bytes, shape: tuple[int, ...], dtype: np.dtype, steps: int | None = None
+    ) -> np.ndarray:
+        """The block back, or its first `steps` code steps (a window that ends inside it);
+        raises (any exception) when `data` is damaged."""
 
 
 class ZstdChunks:
@@ -53,9 +56,11 @@ class ZstdChunks:
     def encode(self, block: np.ndarray) -> bytes:
         return bytes(self._zstd.encode(np.ascontiguousarray(block)))
 
-    def decode(self, data: bytes, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    def decode(
+        self, data: bytes, shape: tuple[int, ...], dtype: np.dtype, steps: int | None = None
+    ) -> np.ndarray:
         raw = self._zstd.decode(data)
-        return np.frombuffer(raw, dtype=dtype).reshape(shape)
+        return np.frombuffer(raw, dtype=dtype).reshape(shape)[:, :steps]
 
 
 class LearnedChunks:
@@ -74,10 +79,16 @@ class LearnedChunks:
     def encode(self, block: np.ndarray) -> bytes:
         return encode_chunk(block, self.prior.integer)
 
-    def decode(self, data: bytes, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-        codes = decode_chunk(data, self.prior.integer)
-        if codes.shape != shape:
-            raise CodingError(f"holds codes of shape {codes.shape}, not {shape}")
+    def decode(
+        self, data: bytes, shape: tuple[int, ...], dtype: np.dtype, steps: int | None = None
+    ) -> np.ndarray:
+        """Only the steps asked for are decoded (each depends on the ones before): the
+        words' checksum is checked, the whole chunk's indices' checksum when all are read."""
+        codes = decode_chunk(data, self.prior.integer, steps)
+        g, t, h, w = shape
+        expected = (g, t if steps is None else min(steps, t), h, w)
+        if codes.shape != expected:
+            raise CodingError(f"holds codes of shape {codes.shape}, not {expected}")
         return codes.astype(dtype)
 
 

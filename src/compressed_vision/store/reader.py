@@ -253,8 +253,11 @@ class CodeStore:
             what = f"chunk of video {key} (code steps {c * step}-{c * step + n - 1})"
             if len(data) < hi:
                 raise CVError(f"missing {what}: the pack ends before it", where)
+            need = min(n, stop - c * step)  # a window ending inside the chunk
             try:
-                block = self.coder.decode(data[lo:hi], (g, n, h, w), self.dtype)
+                block = self.coder.decode(
+                    data[lo:hi], (g, n, h, w), self.dtype, need if need < n else None
+                )
             except Exception as e:
                 raise CVError(f"damaged {what}: {type(e).__name__}: {e}", where) from e
             if block.size and int(block.max()) >= self.codec_config.codebook_size:
