@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 
 import pytest
 import typer
@@ -51,6 +52,16 @@ def test_train_and_eval_commands(data, tmp_path):
     res = runner.invoke(app, ["eval", str(ckpt), "--json", str(tmp_path / "e.json")])
     assert res.exit_code == 0, res.output
     assert json.loads((tmp_path / "e.json").read_text())["trained_steps"] == 1
+    # a codec given as a pickle that would run code is refused before anything runs
+    from tests.official.test_pipeline import RunsShell
+
+    marker, evil = tmp_path / "pwned", tmp_path / "evil.pkl"
+    evil.write_bytes(pickle.dumps({"params": {}, "state": {}, "config": RunsShell(marker)}))
+    from compressed_vision.cli import app as cvis
+
+    res = runner.invoke(cvis, ["eval", str(ckpt), "--codec", str(evil)])
+    assert res.exit_code == 2 and "refused to load global" in res.output, res.output
+    assert not marker.exists()
 
 
 def test_bench_downstream_writes_table_json_and_plot(data, tmp_path, monkeypatch):
