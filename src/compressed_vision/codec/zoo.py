@@ -51,16 +51,11 @@ def _real_imagery(preset: str) -> CodecRecipe:
     """The second stage: real photographs filmed by the virtual camera (their training split)
     and two real clips beside the synthetic set; carphone and the held-out photos are never
     trained on."""
-    return CodecRecipe(
-        preset=preset,
-        overrides={"channels": 32},
+    return replace(
+        _first_release(preset),
         data=(f"{DATA}/photos", f"{DATA}/bigbuckbunny.mp4", f"{DATA}/bikes.mp4", "synthetic"),
         val_data=(f"{DATA}/carphone_pristine.mp4",),
         steps=15000,
-        batch=8,
-        frames=8,
-        size=128,
-        crop=64,
         lr=3e-4,
         amp=True,
     )

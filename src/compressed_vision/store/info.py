@@ -10,7 +10,7 @@ import fsspec
 from tqdm.auto import tqdm
 
 from ..errors import CVError
-from .index import pack_index_path, read_index
+from .index import VideoRecord, pack_index_path, read_index
 from .layout import hash_block
 from .reader import CodeStore
 
@@ -92,6 +92,9 @@ def _pack_index_damage(store: CodeStore) -> dict[str, str]:
     """Each pack keeps its own index (what `index.cvi` is rebuilt from): {its file: the
     problem} for those unreadable, or not holding what `index.cvi` says of the pack."""
     merged, damage = store.state.index, {}
+    by_pack: dict[str, list[tuple[str, VideoRecord]]] = {}
+    for key, record in merged.videos.items():
+        by_pack.setdefault(record.pack, []).append((key, record))
     for name in merged.packs:
         rel = pack_index_path(name)
         try:
@@ -99,11 +102,9 @@ def _pack_index_damage(store: CodeStore) -> dict[str, str]:
         except (CVError, FileNotFoundError) as e:
             damage[rel] = f"pack index: {e}"
             continue
-        for key, record in merged.videos.items():
+        for key, record in by_pack.get(name, []):
             mine = own.get(key)
-            if record.pack == name and (
-                mine is None or (mine.offset, mine.chunks) != (record.offset, record.chunks)
-            ):
+            if mine is None or (mine.offset, mine.chunks) != (record.offset, record.chunks):
                 damage[rel] = f"pack index disagrees with index.cvi on video {key}"
                 break
     return damage

@@ -143,13 +143,35 @@ def _frame_index(path: str, mtime_ns: int, size: int) -> tuple[list[int], list[t
     return order, [(bisect.bisect_left(order, k), k) for k in sorted(keys)]
 
 
+def _file_index(path: Path) -> tuple[list[int], list[tuple[int, int]]]:
+    """`_frame_index` of the file as it is now (a rewritten file is indexed again)."""
+    stat = path.stat()
+    return _frame_index(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+def fewer_than_declared(frames: int, declared: int) -> bool:
+    """Whether a video that ended after `frames` frames is short of the `declared` count
+    (one frame of slack for edit lists)."""
+    return frames < declared - 1
+
+
+def stopped_early(path: str | Path, decoded: int, declared: int) -> TruncatedVideo:
+    """The error of a video whose decoding ended after `decoded` of its `declared` frames."""
+    return TruncatedVideo(
+        f"truncated: decoding stopped after frame {decoded} of the {declared} frames the "
+        "container declares",
+        path,
+        decoded,
+        declared,
+    )
+
+
 def count_frames(path: str | Path) -> int:
     """Frames of a video, checked against the file without decoding: `TruncatedVideo` when
     the file holds the packets of fewer frames than its container declares (an interrupted
     download); counted by decoding when the container declares none."""
-    declared, stat = probe_video(path).frames, Path(path).stat()
-    present = len(_frame_index(str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)[0])
-    if present and present < declared - 1:  # one frame of slack for edit lists
+    declared, present = probe_video(path).frames, len(_file_index(Path(path))[0])
+    if present and fewer_than_declared(present, declared):
         raise TruncatedVideo(
             f"truncated: the file holds {present} of the {declared} frames its container declares",
             path,
@@ -162,8 +184,7 @@ def count_frames(path: str | Path) -> int:
 def _seek_to(container, stream, path: Path, start: int) -> list[int] | None:
     """Seek to the last keyframe at or before frame `start`; returns the file's frame pts
     (to number decoded frames by), or None when the file cannot be seeked exactly."""
-    stat = path.stat()
-    order, keys = _frame_index(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    order, keys = _file_index(path)
     before = [pts for index, pts in keys if index <= start]
     if not order or not before or before[-1] == order[0]:
         return None
@@ -254,14 +275,8 @@ def iter_frames(
             ) from e
         if index < 0:
             raise VideoError("contains no video frames", path)
-        if ended and index + 1 < declared - 1:  # one frame of slack for edit lists
-            raise TruncatedVideo(
-                f"truncated: decoding stopped after frame {index + 1} of the {declared} "
-                "frames the container declares",
-                path,
-                index + 1,
-                declared,
-            )
+        if ended and fewer_than_declared(index + 1, declared):
+            raise stopped_early(path, index + 1, declared)
 
 
 def iter_video_chunks(path: str | Path, chunk: int = 64, **sampling) -> Iterator[np.ndarray]:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import TruncatedVideo, VideoError
-from .io import Size, probe_video, target_hw
+from ..errors import VideoError
+from .io import Size, fewer_than_declared, probe_video, stopped_early, target_hw
 
 DECODERS = ("pyav", "opencv")
 
@@ -56,14 +56,8 @@ def read_clip_opencv(path: str | Path, start: int, count: int, size: Size = None
     finally:
         capture.release()
     declared = probe_video(path).frames if len(frames) < count else 0
-    if start + len(frames) < declared - 1:
-        raise TruncatedVideo(
-            f"truncated: decoding stopped after frame {start + len(frames)} of the {declared} "
-            "frames the container declares",
-            path,
-            start + len(frames),
-            declared,
-        )
+    if fewer_than_declared(start + len(frames), declared):
+        raise stopped_early(path, start + len(frames), declared)
     if not frames:
         raise VideoError(f"no frames from frame {start} on", path)
     return np.stack(frames)
