@@ -14,6 +14,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import torch
 
+from ..errors import ShapeError
+
 
 @runtime_checkable
 class CodeSpec(Protocol):
@@ -43,6 +45,52 @@ class CodeSpec(Protocol):
         ...
 
     def to_dict(self) -> dict[str, Any]: ...
+
+
+class SpecSizes:
+    """The `Codec` protocol's sizes, factors and shapes, read from the codec's `spec`: what
+    a codec class inherits so that it states only its `spec`."""
+
+    spec: CodeSpec
+
+    @property
+    def num_codebooks(self) -> int:
+        """G, the number of codebooks (one index each per latent position)."""
+        return self.spec.num_codebooks
+
+    @property
+    def codebook_size(self) -> int:
+        """K, the entries per codebook."""
+        return self.spec.codebook_size
+
+    @property
+    def codebook_dim(self) -> int:
+        """d, the channels of one codebook entry."""
+        return self.spec.codebook_dim
+
+    @property
+    def latent_dim(self) -> int:
+        """D = G * d, the channels of the quantised latents."""
+        return self.num_codebooks * self.codebook_dim
+
+    @property
+    def spatial_factor(self) -> int:
+        return self.spec.spatial_factor
+
+    @property
+    def temporal_factor(self) -> int:
+        return self.spec.temporal_factor
+
+    def code_shape(self, video_shape: Sequence[int]) -> tuple[int, int, int, int]:
+        """(G, T', H', W') of the codes for a video whose shape ends with (T, H, W)."""
+        if len(video_shape) < 3:
+            raise ShapeError(f"expected a shape ending with (T, H, W), got {tuple(video_shape)}")
+        return self.spec.code_shape(*(int(n) for n in video_shape[-3:]))
+
+    def compression_rate(self, video_shape: Sequence[int]) -> float:
+        """CR = (T*H*W*3*8) / (number of indices * log2 K) for a (..., T, H, W) video."""
+        self.code_shape(video_shape)  # the shape's checks
+        return self.spec.compression_rate(*(int(n) for n in video_shape[-3:]))
 
 
 @runtime_checkable

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -23,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import CVError, ShapeError
+from .base import SpecSizes
 from .config import CodecConfig
 from .fsq import ScalarQuantizer
 from .layers import ResBlock, batch_to_frames, frames_to_batch, stage_widths
@@ -96,7 +96,7 @@ class Decoder(nn.Module):
 LATER_FIELDS = {"decoder_channels": 0, "quantizer": "vq"}
 
 
-class VideoCodec(nn.Module):
+class VideoCodec(SpecSizes, nn.Module):
     """Encode (B, 3, T, H, W) videos in [0, 1] to codes (B, G, T', H', W') and back; a
     `codec.base.Codec`."""
 
@@ -116,44 +116,12 @@ class VideoCodec(nn.Module):
         self.decoder = Decoder(cfg)
 
     @property
-    def num_codebooks(self) -> int:
-        return self.config.num_codebooks
-
-    @property
-    def codebook_size(self) -> int:
-        return self.config.codebook_size
-
-    @property
-    def codebook_dim(self) -> int:
-        return self.config.codebook_dim
-
-    @property
-    def latent_dim(self) -> int:
-        return self.config.latent_dim
-
-    @property
-    def spatial_factor(self) -> int:
-        return self.config.spatial_factor
-
-    @property
-    def temporal_factor(self) -> int:
-        return self.config.temporal_factor
-
-    @property
     def spec(self) -> CodecConfig:
         return self.config
 
     @property
     def codebooks(self) -> torch.Tensor:
         return self.quantizer.embeddings
-
-    def code_shape(self, video_shape: Sequence[int]) -> tuple[int, int, int, int]:
-        """(G, T', H', W') for a (..., T, H, W) video (see `CodecConfig.code_shape`)."""
-        return self.config.code_shape(*video_shape[-3:])
-
-    def compression_rate(self, video_shape: Sequence[int]) -> float:
-        """CR for a (..., T, H, W) video (see `CodecConfig.compression_rate`)."""
-        return self.config.compression_rate(*video_shape[-3:])
 
     def fingerprint(self) -> str:
         """A hash of the weights and config: codes are only valid with this codec."""

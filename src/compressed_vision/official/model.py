@@ -9,19 +9,19 @@ into ours and `permute(0, 2, 3, 4, 1)` turns ours back.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
+from ..codec.base import SpecSizes
 from ..errors import CheckpointError, ShapeError
 from .augmenter import NeuralTransformation
 from .codec import OfficialCodec
 from .config import AugmenterKwargs, CodecKwargs
 
 
-class OfficialModel(nn.Module):
+class OfficialModel(SpecSizes, nn.Module):
     """The official Compressed Vision codec, ported exactly; build it with `load_official`.
     A `codec.base.Codec`, so it goes wherever our codecs go."""
 
@@ -51,34 +51,6 @@ class OfficialModel(nn.Module):
             )
 
     # -- description -------------------------------------------------------------------
-
-    @property
-    def num_codebooks(self) -> int:
-        """G, the number of codebooks (one index each per latent position)."""
-        return self.codec_kwargs.num_codebooks
-
-    @property
-    def codebook_size(self) -> int:
-        """K, the entries per codebook."""
-        return self.codec_kwargs.vq_num_embeddings
-
-    @property
-    def codebook_dim(self) -> int:
-        """d, the channels of one codebook entry."""
-        return self.codec_kwargs.codebook_dim
-
-    @property
-    def latent_dim(self) -> int:
-        """D = G * d, the channels of the quantised latents."""
-        return self.num_codebooks * self.codebook_dim
-
-    @property
-    def spatial_factor(self) -> int:
-        return self.codec_kwargs.spatial_factor
-
-    @property
-    def temporal_factor(self) -> int:
-        return self.codec_kwargs.temporal_factor
 
     @property
     def spec(self) -> CodecKwargs:
@@ -114,21 +86,6 @@ class OfficialModel(nn.Module):
             return cls(codec, augmenter, config.get("augmenter_dims"), config.get("source"))
         except (KeyError, TypeError, ValueError) as e:
             raise CheckpointError(f"bad official model config ({e})", path) from e
-
-    def code_shape(self, video_shape: Sequence[int]) -> tuple[int, int, int, int]:
-        """(G, T', H', W') of the codes for a video whose shape ends with (T, H, W)."""
-        if len(video_shape) < 3:
-            raise ShapeError(f"expected a shape ending with (T, H, W), got {tuple(video_shape)}")
-        t, h, w = (int(n) for n in video_shape[-3:])
-        return self.codec_kwargs.code_shape(t, h, w)
-
-    def compression_rate(self, video_shape: Sequence[int]) -> float:
-        """CR = (T*H*W*3*8) / (number of indices * log2 K) for a (..., T, H, W) video shape.
-
-        Equals the official `prod(input.shape) / prod(codes.shape) * 8 / log2(K)`.
-        """
-        self.code_shape(video_shape)  # the shape's checks
-        return self.codec_kwargs.compression_rate(*(int(n) for n in video_shape[-3:]))
 
     def fingerprint(self) -> str:
         """A hash of the codec's config and weights (not the augmenter's): the same for a
