@@ -33,7 +33,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from compressed_vision.cli import app
+from compressed_vision.cli.main import app
 from compressed_vision.codec import save_codec
 from compressed_vision.codec.files import load_code_file
 from compressed_vision.errors import TruncatedVideo, VideoError
@@ -407,10 +407,10 @@ def test_the_other_readers_keep_the_same_rule(tmp_path):
     present) beside a good one: the RGB pipeline lists it as a failure when it reads the
     folder (from the packets, without decoding), codec training data skips it with a
     warning naming the file, and the baselines make no copy of it; the good one is used."""
+    from compressed_vision.baselines.copies import recompress_copies
     from compressed_vision.codec.data import training_clips
-    from compressed_vision.store.manifest import folder_manifest
+    from compressed_vision.sources.manifest import folder_manifest
     from compressed_vision.tasks.data import PixelReader
-    from compressed_vision.tasks.recompressed import recompress_copies
 
     videos = tmp_path / "videos"
     videos.mkdir()

@@ -9,7 +9,7 @@ import torch
 from typer.testing import CliRunner
 
 from compressed_vision.bench.demo import DEMO_PRESETS, run_demo
-from compressed_vision.cli import app
+from compressed_vision.cli.main import app
 
 runner = CliRunner()
 

@@ -15,8 +15,8 @@ from compressed_vision.augment import (
     load_augmenter,
     train_augmenter,
 )
-from compressed_vision.augment.cli import augment_app
 from compressed_vision.augment.train import quantise
+from compressed_vision.cli.augment import augment_app
 from compressed_vision.codec import save_codec
 from compressed_vision.errors import CheckpointError, CVError
 from compressed_vision.train_loop import LoopConfig

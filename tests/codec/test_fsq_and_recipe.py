@@ -15,7 +15,7 @@ from compressed_vision.errors import CheckpointError, CVError
 from compressed_vision.train_loop import LoopConfig, train
 from compressed_vision.video.io import write_video
 from tests.conftest import moving_frames
-from tests.video.test_camera import write_photos
+from tests.sources.test_camera import write_photos
 
 
 def test_fsq_codes_index_a_fixed_codebook():
@@ -98,7 +98,7 @@ def test_cpu_budget_stops_the_loop_and_checkpoints():
 def test_cli_trains_on_photos_with_options_and_refuses_bad_ones(tmp_path):
     from typer.testing import CliRunner
 
-    from compressed_vision.cli import app
+    from compressed_vision.cli.main import app
 
     write_photos(tmp_path / "photos", count=12, side=64)
     out = tmp_path / "c.safetensors"
@@ -191,7 +191,7 @@ def test_the_readme_table_is_the_zoo(tmp_path):
 
     from typer.testing import CliRunner
 
-    from compressed_vision.cli import app
+    from compressed_vision.cli.main import app
     from compressed_vision.codec.zoo import README_MARKERS, update_readme, zoo_table
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()

@@ -123,7 +123,7 @@ def test_cli_trains_a_prior_for_a_codec(tmp_path):
     """`cvis codec prior` writes a prior tied to its codec: it loads for that codec alone."""
     from typer.testing import CliRunner
 
-    from compressed_vision.cli import app
+    from compressed_vision.cli.main import app
     from compressed_vision.codec import codec_fingerprint, save_codec
     from tests.store.conftest import tiny_codec
 

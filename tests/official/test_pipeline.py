@@ -17,14 +17,14 @@ from typer.testing import CliRunner
 
 from compressed_vision.augment.network import SHIPPED as SHIPPED_AUGMENTERS
 from compressed_vision.bench.downstream import write_synthetic_dataset
-from compressed_vision.cli import app
+from compressed_vision.cli.main import app
 from compressed_vision.codec import Codec, common_region, load_codec, save_codec
 from compressed_vision.codec.checkpoint import WEIGHTS_DIR
 from compressed_vision.errors import CheckpointError
 from compressed_vision.official import OfficialModel, convert_official
+from compressed_vision.sources.synthetic import SyntheticConfig
 from compressed_vision.store import CodeStore
 from compressed_vision.video.io import write_video
-from compressed_vision.video.synthetic import SyntheticConfig
 from tests.conftest import moving_frames
 from tests.official.official_format import NO_TIME, write_official
 from tests.store.conftest import tiny_codec

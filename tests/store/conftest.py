@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from compressed_vision.codec import VideoCodec, preset, save_codec
+from compressed_vision.sources.synthetic import SyntheticConfig, make_video
 from compressed_vision.store import CodeStore
 from compressed_vision.video.io import write_video
-from compressed_vision.video.synthetic import SyntheticConfig, make_video
 from tests.conftest import moving_frames
 
 

@@ -13,18 +13,17 @@ import torch.multiprocessing as tmp
 from compressed_vision.codec import load_codec
 from compressed_vision.codec.files import encode_file
 from compressed_vision.errors import CVError
-from compressed_vision.store import (
-    CodeStore,
-    build_store,
+from compressed_vision.sources import (
     coin_manifest,
     folder_manifest,
     kinetics_manifest,
     synthetic_manifest,
 )
+from compressed_vision.sources.synthetic import SyntheticConfig
+from compressed_vision.store import CodeStore, build_store
 from compressed_vision.store import packs as packs_module
 from compressed_vision.store.info import count_files
 from compressed_vision.video.io import write_video
-from compressed_vision.video.synthetic import SyntheticConfig
 from tests.store.conftest import clip, snapshot, tiny_codec
 
 
@@ -280,7 +279,7 @@ def write_truncated(path, frames: int = 60, keep: float = 0.6):
 def test_a_truncated_video_fails_or_is_kept_partial_and_marked(codec, tmp_path):
     from typer.testing import CliRunner
 
-    from compressed_vision.store.cli import store_app
+    from compressed_vision.cli.store import store_app
     from compressed_vision.store.info import store_info
 
     folder = tmp_path / "videos" / "cut"
@@ -308,7 +307,7 @@ def test_a_truncated_video_fails_or_is_kept_partial_and_marked(codec, tmp_path):
 def test_codec_encode_and_long_encode_refuse_or_keep_a_truncated_video(codec, codec_path, tmp_path):
     from compressed_vision.codec.files import encode_file
     from compressed_vision.errors import TruncatedVideo
-    from compressed_vision.tasks.long_store import encode_long_file
+    from compressed_vision.long.store import encode_long_file
 
     cut = write_truncated(tmp_path / "cut.mp4")
     with pytest.raises(TruncatedVideo, match="of the 60 frames the container declares"):

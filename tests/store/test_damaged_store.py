@@ -27,15 +27,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from compressed_vision.cli import app
+from compressed_vision.cli.main import app
 from compressed_vision.errors import CVError
-from compressed_vision.store import (
-    CodeStore,
-    RandomCodeWindows,
-    SequentialCodeWindows,
-    build_store,
-    folder_manifest,
-)
+from compressed_vision.sources import folder_manifest
+from compressed_vision.store import CodeStore, RandomCodeWindows, SequentialCodeWindows, build_store
 from compressed_vision.store.index import decode_index, encode_index, pack_path
 from compressed_vision.store.layout import INDEX
 from compressed_vision.tasks.data import CodeReader

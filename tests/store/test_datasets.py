@@ -6,15 +6,9 @@ import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
 from compressed_vision.errors import CVError
-from compressed_vision.store import (
-    CodeStore,
-    RandomCodeWindows,
-    SequentialCodeWindows,
-    build_store,
-    folder_manifest,
-    synthetic_manifest,
-)
-from compressed_vision.video.synthetic import SyntheticConfig
+from compressed_vision.sources import folder_manifest, synthetic_manifest
+from compressed_vision.sources.synthetic import SyntheticConfig
+from compressed_vision.store import CodeStore, RandomCodeWindows, SequentialCodeWindows, build_store
 from tests.store.conftest import tiny_codec
 
 

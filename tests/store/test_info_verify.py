@@ -6,14 +6,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from compressed_vision.store import (
-    CodeStore,
-    build_store,
-    folder_manifest,
-    store_info,
-    verify_store,
-)
-from compressed_vision.store.cli import store_app
+from compressed_vision.cli.store import store_app
+from compressed_vision.sources import folder_manifest
+from compressed_vision.store import CodeStore, build_store, store_info, verify_store
 from compressed_vision.store.index import pack_index_path, pack_path
 
 

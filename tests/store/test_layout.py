@@ -15,19 +15,15 @@ import zarr.codecs
 from fsspec.implementations.memory import MemoryFileSystem
 from typer.testing import CliRunner
 
+from compressed_vision.cli.store import store_app
 from compressed_vision.codec.lossless import LearnedPrior, encode_chunk, save_prior
 from compressed_vision.errors import CVError
-from compressed_vision.store import (
-    CodeStore,
-    RandomCodeWindows,
-    build_store,
-    folder_manifest,
-    verify_store,
-)
+from compressed_vision.sources import folder_manifest
+from compressed_vision.sources.manifest import video_key
+from compressed_vision.store import CodeStore, RandomCodeWindows, build_store, verify_store
 from compressed_vision.store.build import root_attrs
 from compressed_vision.store.chunks import PRIOR_FILE
-from compressed_vision.store.cli import store_app
-from compressed_vision.store.layout import INDEX, StoreFiles, hash_block, video_key
+from compressed_vision.store.layout import INDEX, StoreFiles, hash_block
 from compressed_vision.store.migrate import migrate_store
 from compressed_vision.store.writer import BuildSpec
 from tests.store.test_learned_store import tiny_prior

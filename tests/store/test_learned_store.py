@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from compressed_vision.cli.store import store_app
 from compressed_vision.codec import codec_fingerprint
 from compressed_vision.codec.lossless import LearnedPrior, PriorConfig, save_prior
 from compressed_vision.errors import CVError
-from compressed_vision.store import CodeStore, build_store, folder_manifest, verify_store
+from compressed_vision.sources import folder_manifest
+from compressed_vision.store import CodeStore, build_store, verify_store
 from compressed_vision.store.chunks import PRIOR_FILE
-from compressed_vision.store.cli import store_app
 from compressed_vision.store.index import pack_path
 from tests.codec.test_lossless import fixed_state
 

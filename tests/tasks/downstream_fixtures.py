@@ -11,9 +11,10 @@ import torch
 
 from compressed_vision.bench.downstream import write_synthetic_dataset
 from compressed_vision.codec import VideoCodec, preset, save_codec
-from compressed_vision.store import build_store, manifest_from_source
+from compressed_vision.sources import manifest_from_source
+from compressed_vision.sources.synthetic import SyntheticConfig, make_video
+from compressed_vision.store import build_store
 from compressed_vision.tasks import TaskConfig
-from compressed_vision.video.synthetic import SyntheticConfig, make_video
 
 TINY_VIT = {"dim": 16, "depth": 1, "heads": 2}
 

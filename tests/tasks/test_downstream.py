@@ -12,7 +12,8 @@ from torch import nn
 from compressed_vision.codec import load_codec, save_codec
 from compressed_vision.errors import CVError
 from compressed_vision.models import load_classifier
-from compressed_vision.store import build_store, coin_manifest, folder_manifest
+from compressed_vision.sources import coin_manifest, folder_manifest
+from compressed_vision.store import build_store
 from compressed_vision.tasks import TaskConfig, prepare, run_eval, run_training
 from compressed_vision.tasks.data import Clips, GlobalBatches
 from compressed_vision.tasks.real_footage import ArrowOfTime, PlaybackSpeed

@@ -10,9 +10,9 @@ import typer
 from typer.testing import CliRunner
 
 from compressed_vision.bench import downstream
+from compressed_vision.cli.tasks import downstream_command, eval_command, train_command
 from compressed_vision.errors import CVError
 from compressed_vision.tasks import load_config, run_training
-from compressed_vision.tasks.cli import downstream_command, eval_command, train_command
 from tests.tasks.downstream_fixtures import (
     TINY_VIT,
     config,
@@ -57,7 +57,7 @@ def test_train_and_eval_commands(data, tmp_path):
 
     marker, evil = tmp_path / "pwned", tmp_path / "evil.pkl"
     evil.write_bytes(pickle.dumps({"params": {}, "state": {}, "config": RunsShell(marker)}))
-    from compressed_vision.cli import app as cvis
+    from compressed_vision.cli.main import app as cvis
 
     res = runner.invoke(cvis, ["eval", str(ckpt), "--codec", str(evil)])
     assert res.exit_code == 2 and "refused to load global" in res.output, res.output
@@ -102,7 +102,7 @@ def test_bench_downstream_writes_table_json_and_plot(data, tmp_path, monkeypatch
 
 
 def test_camera_motion_tasks_split_by_photo_and_run_in_the_bench(data, tmp_path, monkeypatch):
-    from tests.video.test_camera import write_photos
+    from tests.sources.test_camera import write_photos
 
     write_photos(tmp_path / "photos", count=12, side=64)
     index = downstream.write_camera_dataset(

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from compressed_vision.errors import TruncatedVideo, VideoError
-from compressed_vision.store.manifest import folder_manifest
+from compressed_vision.sources.manifest import folder_manifest
 from compressed_vision.tasks.config import TaskConfig
 from compressed_vision.tasks.data import PixelReader
 from compressed_vision.video.io import read_video, write_video

@@ -28,7 +28,7 @@ import torch
 
 from ..codec import Codec
 from ..codec.data import VideoFolderClips
-from ..video.synthetic import SyntheticConfig, SyntheticVideos
+from ..sources.synthetic import SyntheticConfig, SyntheticVideos
 from ..video.transforms import SAMPLE_RANGES
 from .network import LatentAugmenter, latent_grid_op
 from .params import Augmentation, applied_params, apply_pixels

@@ -19,10 +19,10 @@ from tqdm.auto import tqdm
 from ..augment import evaluate_augmenter, evaluation_clips, load_augmenter
 from ..codec import VideoCodec, load_codec, preset, psnr, save_codec, train_codec
 from ..models import ModelConfig, build_backbone, build_classifier
+from ..report import markdown_table, write_report
+from ..sources.synthetic import SyntheticConfig, SyntheticVideos
 from ..tasks import TensorPairs, train_classifier
 from ..train_loop import LoopConfig, infinite_batches
-from ..video.synthetic import SyntheticConfig, SyntheticVideos
-from .report import markdown_table, write_report
 
 
 @dataclass(frozen=True)

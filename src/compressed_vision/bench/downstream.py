@@ -30,15 +30,16 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ..baselines.copies import recompress_copies
 from ..codec import load_codec
-from ..store import build_store, manifest_from_source
+from ..report import markdown_table, write_report
+from ..sources import manifest_from_source
+from ..sources.synthetic import CLASS_NAMES, SyntheticConfig, make_video
+from ..store import build_store
 from ..store.info import bytes_on_disk
 from ..tasks.config import REORDERS_FRAMES, TaskConfig
-from ..tasks.recompressed import recompress_copies
 from ..video.io import read_video, write_video
 from ..video.opencv_read import fastest_decoder
-from ..video.synthetic import CLASS_NAMES, SyntheticConfig, make_video
-from .report import markdown_table, write_report
 
 INPUTS = ("rgb", "rgb+aug", "jpeg", "h264", "decoded", "codes", "codes+aug")
 COPIES = ("jpeg", "h264", "decoded")  # inputs read from re-compressed copies
@@ -186,11 +187,11 @@ def write_camera_dataset(
     crf: int = 12,
     show_progress: bool = True,
 ) -> Path:
-    """Camera-motion videos of real photos (`video.camera.film_motions`), COIN style like
+    """Camera-motion videos of real photos (`sources.camera.film_motions`), COIN style like
     `write_synthetic_dataset`: train videos film the training photos, test videos the
     held-out ones. One motion per video, or with `segments` > 1 a different motion every
     `segment_frames` frames (frame-wise labels)."""
-    from ..video.camera import MOTION_CLASSES, film_motions, load_photos
+    from ..sources.camera import MOTION_CLASSES, film_motions, load_photos
 
     out = Path(out_dir)
     index = out / "index.json"

@@ -24,8 +24,8 @@ from ..codec.data import find_videos
 from ..codec.files import frames_to_tensor, tensor_to_frames
 from ..codec.lossless import IntegerPrior, load_prior
 from ..codec.rate import rate_figures
+from ..report import markdown_table, write_report
 from ..video.io import read_video
-from .report import markdown_table, write_report
 
 
 def load_clips(folder: str | Path, frames: int, size: int) -> dict[str, np.ndarray]:

@@ -108,7 +108,7 @@ class MixedClips(Dataset):
 
 def _is_photo_folder(source: str) -> bool:
     """A folder that holds images and no videos is filmed by the virtual camera."""
-    from ..video.camera import find_images
+    from ..sources.camera import find_images
 
     path = Path(source)
     return path.is_dir() and not find_videos(path) and bool(find_images(path))
@@ -118,8 +118,8 @@ def _source_clips(
     source: str, frames: int, size: int, crop: int | None, seed: int, split: str, whole: bool
 ) -> Dataset:
     """One source's clips for `split`; `whole`: every frame of a video folder is validation."""
-    from ..video.camera import CameraConfig, PhotoClips
-    from ..video.synthetic import SyntheticConfig, SyntheticVideos
+    from ..sources.camera import CameraConfig, PhotoClips
+    from ..sources.synthetic import SyntheticConfig, SyntheticVideos
 
     side = crop or size
     if source == "synthetic":
@@ -149,7 +149,7 @@ def training_clips(
     val_sources: list[str] | tuple[str, ...] = (),
 ) -> tuple[Dataset, dict[str, Dataset]]:
     """(train, {source name: validation clips}) from `sources`, each of which is "synthetic",
-    a folder of photos (filmed by `video.camera`; its fixed split of photos), or a video
+    a folder of photos (filmed by `sources.camera`; its fixed split of photos), or a video
     file or folder (the last 20 % of each file's frames held out, named "<name>:tail").
     `val_sources` are validation only: every frame of their videos, their photos'
     validation split."""

@@ -34,10 +34,10 @@ from tqdm.auto import tqdm
 from ..codec.base import Codec
 from ..codec.lossless import LearnedPrior
 from ..errors import CVError
+from ..sources.manifest import Item, Manifest
 from .chunks import DEFAULT, ChunkCodec, chunk_codec, learned_record, write_prior
 from .index import consolidate, remove_unindexed
 from .layout import FORMAT, ROOT_META, VERSION, StoreFiles, group_metadata, is_memory
-from .manifest import Item, Manifest
 from .packs import PACK_VIDEOS
 from .reader import CodeStore, check_version, read_root_attrs
 from .writer import BuildSpec, encode_items

@@ -28,9 +28,7 @@ sha256, ...
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 from typing import Any
 
 import fsspec
@@ -43,15 +41,6 @@ ROOT_META = "zarr.json"
 INDEX = "index.cvi"
 PACKS = "packs"
 PACK_SUFFIX, INDEX_SUFFIX = ".pack", ".idx"
-
-
-def video_key(item_id: str) -> str:
-    """A readable, unique name for an item id (a hash is added when the id had to be
-    changed to fit `[A-Za-z0-9._-]`)."""
-    key = re.sub(r"[^A-Za-z0-9._-]+", "_", item_id).strip("._") or "video"
-    if key != item_id:
-        key += "-" + hashlib.sha1(item_id.encode()).hexdigest()[:8]
-    return key
 
 
 def code_dtype(codebook_size: int) -> np.dtype:

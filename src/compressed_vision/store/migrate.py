@@ -14,10 +14,10 @@ from tqdm.auto import tqdm
 
 from ..codec.checkpoint import KIND as OUR_KIND
 from ..errors import CVError
+from ..sources.manifest import Item
 from .chunks import DEFAULT, PRIOR_FILE, ChunkCodec
 from .index import consolidate
 from .layout import FORMAT, ROOT_META, VERSION, StoreFiles, group_metadata
-from .manifest import Item
 from .packs import PackWriter
 from .reader import CodeStore, read_root_attrs
 

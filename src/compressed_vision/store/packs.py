@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 from numcodecs import Zstd
 
+from ..sources.manifest import Item
 from .chunks import ChunkCodec
 from .index import Index, VideoRecord, encode_index, pack_index_path, pack_path
 from .layout import PACKS, StoreFiles, code_dtype, hash_block
-from .manifest import Item
 
 PACK_VIDEOS = 1000  # videos per pack, at most
 PACK_BYTES = 256 * 2**20  # a pack is closed once it holds this many bytes

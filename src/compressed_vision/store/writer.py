@@ -14,12 +14,12 @@ from ..codec.base import Codec
 from ..codec.files import WINDOW, frames_to_tensor
 from ..codec.lossless import LearnedPrior
 from ..errors import CVError, TruncatedVideo, VideoError
+from ..sources.manifest import Item
+from ..sources.source import open_source
 from ..video.io import keep_partial_chunks
 from .chunks import ChunkCodec
 from .layout import StoreFiles
-from .manifest import Item
 from .packs import PACK_VIDEOS, PackWriter, VideoWriter
-from .sources import open_source
 
 
 @dataclass(frozen=True)

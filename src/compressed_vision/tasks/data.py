@@ -5,7 +5,7 @@ video's end or past `stop` (the end of its split) by repeating the last step:
 - `CodeReader`: code windows of a store, (G, n, H', W') int64 (the model looks them up);
 - `PixelReader`: the RGB pipeline: frames decoded with PyAV (or from a zip of JPEGs),
   (3, n * tf, H, W) float in [0, 1], from the videos of a manifest or their re-compressed
-  copies (`tasks.recompressed`: JPEG / H.264 / HEVC at a target compression rate).
+  copies (`baselines.copies`: JPEG / H.264 / HEVC at a target compression rate).
 
 `Clips` is the dataset: in training, item `draw` is one random clip of video `draw % N`,
 drawn from a generator seeded by (seed, draw), so the clips do not depend on the number of
@@ -28,10 +28,11 @@ from torch.utils.data import Dataset, Sampler
 
 from ..augment.params import applied_params
 from ..errors import CVError
-from ..store import CodeStore, Manifest, RandomCodeWindows
+from ..sources import Manifest
+from ..sources.manifest import Item
+from ..sources.source import open_source
+from ..store import CodeStore, RandomCodeWindows
 from ..store.info import bytes_on_disk
-from ..store.manifest import Item
-from ..store.sources import open_source
 from ..video.io import count_frames, read_video
 from ..video.opencv_read import read_clip_opencv
 from ..video.transforms import TRANSFORMS, apply_transform

@@ -24,13 +24,15 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from ..baselines.copies import recompress_copies
 from ..checkpoint import load_training_state, save_training_state
 from ..codec import Codec, load_codec
 from ..errors import CVError
 from ..models import ModelConfig, VideoClassifier, build_classifier, load_classifier
 from ..models.classifier import save_classifier
 from ..runtime import seed_everything
-from ..store import CodeStore, manifest_from_source
+from ..sources import manifest_from_source
+from ..store import CodeStore
 from ..train_loop import LoopConfig, make_optimizer, to_device, train
 from .base import ClipTask, Scores
 from .classification import WholeVideo
@@ -40,7 +42,6 @@ from .ddp import Process, distributed
 from .framewise import FrameWise
 from .measure import PeakMemory, saved_activation_bytes
 from .real_footage import ArrowOfTime, PlaybackSpeed
-from .recompressed import recompress_copies
 
 TASKS: dict[str, type[ClipTask]] = {
     t.name: t for t in (WholeVideo, FrameWise, PlaybackSpeed, ArrowOfTime)

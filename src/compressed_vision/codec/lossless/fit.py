@@ -23,7 +23,7 @@ MOTION_SCALES = (1.0, 0.25, 0.03)  # the camera's motion, drift and blur, scaled
 
 
 def _photo_clips(source: str, frames: int, size: int, scale: float, seed: int):
-    from ...video.camera import CameraConfig, PhotoClips
+    from ...sources.camera import CameraConfig, PhotoClips
 
     base = CameraConfig(frames, size)
     cfg = replace(

@@ -20,7 +20,7 @@ import torch
 
 from ..codec.base import CodeSpec
 from ..errors import CVError
-from ..models.long_video import LongVideoModel
+from .models import LongVideoModel
 
 ProbeInput = Callable[[int], torch.Tensor]  # chunks -> a (1, ..., T, H, W) input of that many
 

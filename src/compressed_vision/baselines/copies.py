@@ -25,16 +25,16 @@ import torch
 from PIL import Image
 from tqdm.auto import tqdm
 
-from ..baselines import jpeg_at_rate, mpeg_at_rate
-from ..baselines.jpeg import jpeg_encode
-from ..baselines.mpeg import CODECS, mpeg_encode
 from ..codec import Codec
 from ..codec.files import WINDOW, frames_to_tensor, tensor_to_frames
 from ..codec.rate import compress_codes
 from ..errors import CVError
-from ..store import Manifest
-from ..store.manifest import Item
-from ..store.sources import open_source
+from ..sources import Manifest
+from ..sources.manifest import Item
+from ..sources.source import open_source
+from . import jpeg_at_rate, mpeg_at_rate
+from .jpeg import jpeg_encode
+from .mpeg import CODECS, mpeg_encode
 
 METHODS = ("jpeg", *CODECS, "decoded")
 

@@ -8,12 +8,12 @@ from typing import Annotated
 
 import typer
 
-from .augment.cli import augment_app
-from .cli_util import CodecOpt, CodecsOpt, DeviceOpt, friendly_errors, parse_options
-from .official.cli import official_app
-from .store.cli import store_app
-from .tasks.cli import downstream_command, eval_command, train_command
-from .tasks.long_cli import long_app
+from .augment import augment_app
+from .long import long_app
+from .official import official_app
+from .options import CodecOpt, CodecsOpt, DeviceOpt, friendly_errors, parse_options
+from .store import store_app
+from .tasks import downstream_command, eval_command, train_command
 
 app = typer.Typer(
     help="compressed_vision: train video networks on neural codes.", no_args_is_help=True
@@ -47,8 +47,8 @@ def demo(
     device: DeviceOpt = "auto",
 ) -> None:
     """Synthetic videos -> codec -> codes on disk -> classifier on codes and on RGB."""
-    from .bench.demo import DEMO_PRESETS, run_demo
-    from .runtime import resolve_device
+    from ..bench.demo import DEMO_PRESETS, run_demo
+    from ..runtime import resolve_device
 
     if preset not in DEMO_PRESETS:
         raise typer.BadParameter(f"choose from {sorted(DEMO_PRESETS)}", param_hint="--preset")
@@ -111,8 +111,8 @@ def codec_train(
     ] = False,
 ) -> None:
     """Train a codec on videos, photos and/or the synthetic set, with held-out validation."""
-    from .codec.recipe import CodecRecipe, fit_steps, run_recipe
-    from .runtime import resolve_device
+    from ..codec.recipe import CodecRecipe, fit_steps, run_recipe
+    from ..runtime import resolve_device
 
     overrides = parse_options(option) or {}
     if channels:
@@ -167,10 +167,10 @@ def codec_prior(
     learned`)."""
     from tqdm.auto import tqdm
 
-    from .codec import load_codec
-    from .codec.lossless import save_prior
-    from .codec.lossless.fit import fit_prior, training_codes
-    from .runtime import resolve_device
+    from ..codec import load_codec
+    from ..codec.lossless import save_prior
+    from ..codec.lossless.fit import fit_prior, training_codes
+    from ..runtime import resolve_device
 
     model = load_codec(codec, resolve_device(device))
     sources = list(data or [])
@@ -194,7 +194,7 @@ def codec_list(
     ] = None,
 ) -> None:
     """The shipped codecs: file, training recipe and measured figures."""
-    from .codec import zoo
+    from ..codec import zoo
 
     if update_readme is None:
         typer.echo(zoo.zoo_table())
@@ -219,8 +219,8 @@ def codec_reproduce(
     device: DeviceOpt = "auto",
 ) -> None:
     """Train a shipped codec again from its recipe (resumes a killed run)."""
-    from .codec.zoo import ZOO, reproduce
-    from .runtime import resolve_device
+    from ..codec.zoo import ZOO, reproduce
+    from ..runtime import resolve_device
 
     if name not in ZOO:
         raise typer.BadParameter(f"choose from {sorted(ZOO)}", param_hint="NAME")
@@ -237,7 +237,7 @@ def codec_export(
 ) -> None:
     """Write one of our codecs for inference only (float16 weights by default: half the
     size)."""
-    from .codec import load_video_codec, save_codec
+    from ..codec import load_video_codec, save_codec
 
     save_codec(out, load_video_codec(checkpoint), half=half)
     typer.echo(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB)")
@@ -246,7 +246,7 @@ def codec_export(
 @codec_app.command("presets")
 def codec_presets() -> None:
     """List the codec presets with their compression rate on 16x128x128 clips."""
-    from .codec import PRESETS
+    from ..codec import PRESETS
 
     for name, cfg in PRESETS.items():
         typer.echo(
@@ -271,10 +271,10 @@ def codec_encode(
     device: DeviceOpt = "auto",
 ) -> None:
     """Encode a video file to codes, streaming (memory bounded by one encode window)."""
-    from .codec import load_codec
-    from .codec.files import encode_file, save_code_file
-    from .codec.rate import rate_figures
-    from .runtime import resolve_device
+    from ..codec import load_codec
+    from ..codec.files import encode_file, save_code_file
+    from ..codec.rate import rate_figures
+    from ..runtime import resolve_device
 
     dev = resolve_device(device)
     model = load_codec(codec, dev)
@@ -304,9 +304,9 @@ def codec_decode(
     device: DeviceOpt = "auto",
 ) -> None:
     """Decode a code file to an H.264 mp4."""
-    from .codec import load_codec
-    from .codec.files import decode_to_file, load_code_file
-    from .runtime import resolve_device
+    from ..codec import load_codec
+    from ..codec.files import decode_to_file, load_code_file
+    from ..runtime import resolve_device
 
     dev = resolve_device(device)
     values, meta = load_code_file(codes)
@@ -335,8 +335,8 @@ def bench_rd(
     device: DeviceOpt = "auto",
 ) -> None:
     """PSNR and MS-SSIM vs rate for neural codecs, JPEG, H.264 and HEVC at the same bytes."""
-    from .bench.rd import run_rd
-    from .runtime import resolve_device
+    from ..bench.rd import run_rd
+    from ..runtime import resolve_device
 
     command = "cvis " + " ".join(sys.argv[1:])
     dev = resolve_device(device)

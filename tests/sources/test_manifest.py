@@ -5,15 +5,15 @@ import json
 import pytest
 
 from compressed_vision.errors import CVError
-from compressed_vision.store import (
+from compressed_vision.sources import (
     coin_manifest,
     folder_manifest,
     kinetics_manifest,
     manifest_from_source,
     synthetic_manifest,
 )
-from compressed_vision.store.layout import video_key
-from compressed_vision.video.synthetic import CLASS_NAMES, SyntheticConfig
+from compressed_vision.sources.manifest import video_key
+from compressed_vision.sources.synthetic import CLASS_NAMES, SyntheticConfig
 
 
 def test_folder_manifest_labels_from_parent_folder(ucf_dir):

@@ -13,7 +13,7 @@
   [{"segment": [start_s, end_s], "label": ...}, ...]}}} (the COIN layout); the video is
   `{id}.<any extension>` under `root`; the segments give per-frame labels. A malformed entry
   (or a segment that ends before it starts) or a missing video becomes a failure of that item.
-- `synthetic_manifest`: the procedural dataset of `video.synthetic`, so no files are needed.
+- `synthetic_manifest`: the procedural dataset of `sources.synthetic`, so no files are needed.
 
 A duplicate id with different entries becomes a failure of that id; a `split` that no video
 of the file has, a CSV without the columns, or a JSON without a database (or with a key given
@@ -23,16 +23,27 @@ twice) is a `CVError`.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from ..errors import CVError
-from ..video.synthetic import CLASS_NAMES, SyntheticConfig
-from .layout import video_key
+from .synthetic import CLASS_NAMES, SyntheticConfig
+
+
+def video_key(item_id: str) -> str:
+    """A readable, unique name for an item id (a hash is added when the id had to be
+    changed to fit `[A-Za-z0-9._-]`)."""
+    key = re.sub(r"[^A-Za-z0-9._-]+", "_", item_id).strip("._") or "video"
+    if key != item_id:
+        key += "-" + hashlib.sha1(item_id.encode()).hexdigest()[:8]
+    return key
+
 
 Segment = tuple[float, float, str]  # (start seconds, end seconds, label)
 

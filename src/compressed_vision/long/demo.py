@@ -12,14 +12,14 @@ from pathlib import Path
 
 import torch
 
-from ..bench.report import markdown_table, write_report
 from ..codec import CodeSpec, VideoCodec, load_codec, preset, train_codec
-from ..models.long_video import LongModelConfig, LongVideoModel
+from ..report import markdown_table, write_report
 from ..train_loop import LoopConfig, infinite_batches
-from ..video.walking_tour import TourClips, TourConfig, WalkingTour
-from .long_memory import available_memory, check_fits, code_probe, estimate_memory
-from .long_store import encode_tour
-from .long_video import TourData, evaluate_tour, load_tour, train_long_model
+from .memory import available_memory, check_fits, code_probe, estimate_memory
+from .models import LongModelConfig, LongVideoModel
+from .store import encode_tour
+from .tasks import TourData, evaluate_tour, load_tour, train_long_model
+from .tour import TourClips, TourConfig, WalkingTour
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from ..cli_util import CodecOpt, OptionalCodecOpt, parse_options
+from .options import CodecOpt, OptionalCodecOpt, parse_options
 
 Opt = typer.Option
 
@@ -64,8 +64,8 @@ def train_command(
 ) -> None:
     """Train a classifier on codes or pixels, then score it on the held-out split.
     Under torchrun each process takes its share of the global batch."""
-    from .config import load_config
-    from .train import run_training
+    from ..tasks.config import load_config
+    from ..tasks.train import run_training
 
     cfg = load_config(
         config,
@@ -120,7 +120,7 @@ def eval_command(
     device: Annotated[str | None, Opt(help="cpu, cuda, cuda:N or auto.")] = None,
 ) -> None:
     """Score a trained classifier: top-1 / top-5 (per video too), or per-step accuracy."""
-    from .eval import run_eval
+    from ..tasks.eval import run_eval
 
     result = run_eval(
         checkpoint,

@@ -1,5 +1,5 @@
 """`cvis long ...`: hour-long videos: the walking-tour demo, and streaming a long file into a
-store (a thin layer over `tasks.long_demo` and `tasks.long_store`)."""
+store (a thin layer over `long.demo` and `long.store`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ..cli_util import CodecOpt, DeviceOpt, OptionalCodecOpt, friendly_errors
+from .options import CodecOpt, DeviceOpt, OptionalCodecOpt, friendly_errors
 
 long_app = typer.Typer(
     help="Hour-long videos: stream them into a store, train on them whole.", no_args_is_help=True
@@ -41,8 +41,8 @@ def demo(
     """Generate a training tour and a test tour (same world, other routes), encode them (with
     --codec; without, a tiny codec trained on the tour), train a long-context and a
     short-window model, evaluate; writes long_demo.{md,json,png}."""
+    from ..long.demo import LongDemoConfig, run_long_demo
     from ..runtime import resolve_device
-    from .long_demo import LongDemoConfig, run_long_demo
 
     cfg = LongDemoConfig(
         minutes=minutes,
@@ -75,8 +75,8 @@ def encode(
     """Stream one long video into a store, one encode window at a time (flat memory), with
     the time left."""
     from ..codec import load_codec
+    from ..long.store import encode_long_file
     from ..runtime import resolve_device
-    from .long_store import encode_long_file
 
     dev = resolve_device(device)
     model = load_codec(codec, dev)

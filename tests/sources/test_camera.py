@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from compressed_vision.errors import VideoError
-from compressed_vision.video.camera import (
+from compressed_vision.sources.camera import (
     CameraConfig,
     PhotoClips,
     film,
@@ -126,7 +126,7 @@ def _shift(a: torch.Tensor, b: torch.Tensor, axis: int) -> int:
     [("pan_right", 2, 1), ("pan_left", 2, -1), ("pan_down", 1, 1), ("pan_up", 1, -1)],
 )
 def test_camera_motion_labels_move_the_picture_the_right_way(name, axis, sign):
-    from compressed_vision.video.camera import MOTION_CLASSES, film_motions
+    from compressed_vision.sources.camera import MOTION_CLASSES, film_motions
 
     photo = pyramid(3, side=512)
     photo = [F.avg_pool2d(level[None], 5, 1, 2)[0] for level in photo]  # smooth: one best shift

@@ -22,10 +22,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..models.long_video import LongVideoModel
 from ..store.reader import CodeStore
 from ..train_loop import LoopConfig, train
-from ..video.walking_tour import TourConfig, WalkingTour
+from .models import LongVideoModel
+from .tour import TourConfig, WalkingTour
 
 TEMPERATURE = 0.1  # of the retrieval softmax
 

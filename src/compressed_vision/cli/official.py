@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ..cli_util import friendly_errors
+from .options import friendly_errors
 
 official_app = typer.Typer(
     help="Use the official Compressed Vision (Wiles et al. 2022) JAX/Haiku checkpoints.",
@@ -30,7 +30,7 @@ def convert(
 
     The pickle is read with a restricted unpickler: nothing in it is executed.
     """
-    from .load import convert_official, load_official
+    from ..official.load import convert_official, load_official
 
     written = convert_official(src, out)
     model = load_official(written)

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from ..cli_util import CodecOpt, DeviceOpt, friendly_errors
+from .options import CodecOpt, DeviceOpt, friendly_errors
 
 augment_app = typer.Typer(
     help="Augment in latent space: train an augmenter for a codec, and measure it.",
@@ -74,15 +74,15 @@ def train_cmd(
 ) -> None:
     """Train an augmenter for --codec: targets are the codec's latents of the transformed
     clips, plus a loss on the decoded pixels."""
+    from ..augment.network import AugmenterConfig, load_augmenter
+    from ..augment.network import specialise as split_off
+    from ..augment.params import parse_types
+    from ..augment.train import train_augmenter
     from ..codec import load_codec
     from ..codec.data import training_clips
     from ..errors import CVError
     from ..runtime import resolve_device, seed_everything
     from ..train_loop import LoopConfig, infinite_batches
-    from .network import AugmenterConfig, load_augmenter
-    from .network import specialise as split_off
-    from .params import parse_types
-    from .train import train_augmenter
 
     seed_everything(seed)
     dev = resolve_device(device)
@@ -145,12 +145,12 @@ def eval_cmd(
     speed. Writes NAME.json, NAME.md and NAME.png under --out-dir."""
     import torch
 
-    from ..bench.report import markdown_table, write_report
+    from ..augment.evaluate import evaluate_augmenter, evaluation_clips, save_figure, table_sections
+    from ..augment.network import load_augmenter
+    from ..augment.params import parse_types
     from ..codec import load_codec
+    from ..report import markdown_table, write_report
     from ..runtime import resolve_device
-    from .evaluate import evaluate_augmenter, evaluation_clips, save_figure, table_sections
-    from .network import load_augmenter
-    from .params import parse_types
 
     dev = resolve_device(device)
     model = load_codec(codec, dev)

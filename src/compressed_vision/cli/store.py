@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from ..cli_util import CodecOpt
 from ..errors import CVError
+from .options import CodecOpt
 
 store_app = typer.Typer(
     help="Compress a video dataset once into a store of codes; inspect and verify it.",
@@ -101,8 +101,8 @@ def build(
     videos recorded as failures; under `torchrun` the work is sharded by rank."""
     from ..codec import load_codec
     from ..runtime import resolve_device
-    from .build import build_store
-    from .manifest import manifest_from_source
+    from ..sources.manifest import manifest_from_source
+    from ..store.build import build_store
 
     try:
         manifest = manifest_from_source(source, root, split)
@@ -139,7 +139,7 @@ def build(
 @store_app.command("info")
 def info(store: str, report: JsonOpt = None) -> None:
     """Size on disk, videos, failures, compression rate and codec of a store."""
-    from .info import store_info
+    from ..store.info import store_info
 
     try:
         result = store_info(store)
@@ -170,7 +170,7 @@ def info(store: str, report: JsonOpt = None) -> None:
 @store_app.command("verify")
 def verify(store: str, report: JsonOpt = None) -> None:
     """Re-check every video's checksum; exit code 1 when anything is damaged."""
-    from .info import verify_store
+    from ..store.info import verify_store
 
     try:
         result = verify_store(store)
@@ -198,7 +198,7 @@ def migrate(
 ) -> None:
     """Convert a store of an older format (one zarr group per video) into a new store; rerun
     to continue after an interruption. Exit code 1 when a damaged video was left out."""
-    from .migrate import migrate_store
+    from ..store.migrate import migrate_store
 
     try:
         result = migrate_store(old, new)

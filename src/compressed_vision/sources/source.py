@@ -15,8 +15,8 @@ import numpy as np
 import torch
 
 from ..video.io import Size, iter_video_chunks, probe_video
-from ..video.synthetic import CLASS_NAMES, make_video
 from .manifest import Item, parse_synthetic
+from .synthetic import CLASS_NAMES, make_video
 
 
 @dataclass

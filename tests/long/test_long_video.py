@@ -8,21 +8,21 @@ import torch
 import typer
 from typer.testing import CliRunner
 
+from compressed_vision.cli.long import long_app
 from compressed_vision.codec.files import frames_to_tensor
 from compressed_vision.errors import CVError
-from compressed_vision.models.long_video import LongModelConfig, LongVideoModel
-from compressed_vision.store import CodeStore
-from compressed_vision.tasks.long_cli import long_app
-from compressed_vision.tasks.long_memory import check_fits, code_probe, estimate_memory
-from compressed_vision.tasks.long_store import encode_long_file, encode_tour
-from compressed_vision.tasks.long_video import (
+from compressed_vision.long.memory import check_fits, code_probe, estimate_memory
+from compressed_vision.long.models import LongModelConfig, LongVideoModel
+from compressed_vision.long.store import encode_long_file, encode_tour
+from compressed_vision.long.tasks import (
     long_step,
     revisit_flags,
     tour_batches,
     tour_data,
 )
+from compressed_vision.long.tour import TourConfig, WalkingTour
+from compressed_vision.store import CodeStore
 from compressed_vision.video.io import read_video, write_video
-from compressed_vision.video.walking_tour import TourConfig, WalkingTour
 from tests.store.conftest import tiny_codec
 
 CPU = torch.device("cpu")

@@ -25,7 +25,7 @@ from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
 from ..errors import VideoError
-from .io import find_files
+from ..video.io import find_files
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 VAL_EVERY = 5  # about one photo in five is held out for validation

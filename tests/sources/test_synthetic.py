@@ -4,7 +4,7 @@ from collections import Counter
 
 import torch
 
-from compressed_vision.video.synthetic import CLASS_NAMES, SyntheticConfig, SyntheticVideos
+from compressed_vision.sources.synthetic import CLASS_NAMES, SyntheticConfig, SyntheticVideos
 
 
 def test_items_are_deterministic_and_shaped():

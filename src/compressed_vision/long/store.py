@@ -19,15 +19,15 @@ from tqdm.auto import tqdm
 
 from ..codec.base import Codec
 from ..errors import TruncatedVideo, VideoError
+from ..sources.manifest import Item
+from ..sources.source import open_source
 from ..store.build import prepare_root
 from ..store.index import consolidate
-from ..store.manifest import Item
 from ..store.packs import PackWriter
 from ..store.reader import CodeStore, VideoEntry
-from ..store.sources import open_source
 from ..store.writer import BuildSpec, window_frames, write_chunks
 from ..video.io import keep_partial_chunks, probe_video
-from ..video.walking_tour import TourConfig, WalkingTour
+from .tour import TourConfig, WalkingTour
 
 
 def stream_into_store(

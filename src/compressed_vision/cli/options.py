@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .errors import CVError
+from ..errors import CVError
 
 DeviceOpt = Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto (CUDA when available).")]
 

@@ -5,8 +5,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from compressed_vision.long.tour import TourConfig, WalkingTour
 from compressed_vision.video.io import read_video, write_video
-from compressed_vision.video.walking_tour import TourConfig, WalkingTour
 
 SHORT = TourConfig(minutes=0.2, size=32)  # 300 frames
 LONG = TourConfig(minutes=20, size=32, visit_seconds=(10.0, 30.0))

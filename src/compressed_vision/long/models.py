@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from .codes import CodebookLookup
+from ..models.codes import CodebookLookup
 
 
 @dataclass(frozen=True)
