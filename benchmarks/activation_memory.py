@@ -20,9 +20,9 @@ from pathlib import Path
 
 import torch
 
-from compressed_vision.bench.report import markdown_table, write_report
 from compressed_vision.codec import load_codec
 from compressed_vision.models import ModelConfig, build_classifier
+from compressed_vision.report import markdown_table, write_report
 from compressed_vision.tasks.measure import saved_activation_bytes
 
 ROOT = Path(__file__).resolve().parents[1]

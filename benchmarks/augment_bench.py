@@ -43,9 +43,9 @@ from compressed_vision.augment import (
     table_sections,
     train_augmenter,
 )
-from compressed_vision.bench.report import markdown_table, write_report
 from compressed_vision.codec import codec_fingerprint, load_codec
 from compressed_vision.codec.data import training_clips
+from compressed_vision.report import markdown_table, write_report
 from compressed_vision.runtime import resolve_device, seed_everything
 from compressed_vision.train_loop import LoopConfig, infinite_batches
 

@@ -143,7 +143,7 @@ def main() -> None:
     for row in rows:  # encode speed of every variant here, one after another
         codec = load_codec(args.work / f"{row['variant']}.safetensors")
         row["encode fps (128px, 1 thread)"] = encode_fps(codec)
-    from compressed_vision.bench.report import markdown_table, write_report
+    from compressed_vision.report import markdown_table, write_report
 
     best = max(rows, key=lambda r: r["val PSNR (dB)"])
 

@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from compressed_vision.bench.report import markdown_table, write_report
 from compressed_vision.codec import load_codec
+from compressed_vision.report import markdown_table, write_report
+from compressed_vision.sources.synthetic import SyntheticConfig, make_video
 from compressed_vision.video.io import write_video
-from compressed_vision.video.synthetic import SyntheticConfig, make_video
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -23,17 +23,17 @@ from pathlib import Path
 
 import torch
 
-from compressed_vision.bench.report import markdown_table, write_report
 from compressed_vision.codec import load_codec
 from compressed_vision.codec.data import training_clips
 from compressed_vision.codec.train import validate_sources
+from compressed_vision.report import markdown_table, write_report
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 
 
 def write_clips(folder: Path, count: int) -> None:
-    from compressed_vision.video.camera import CameraConfig, PhotoClips
+    from compressed_vision.sources.camera import CameraConfig, PhotoClips
     from compressed_vision.video.io import write_video
 
     folder.mkdir(parents=True, exist_ok=True)

@@ -31,7 +31,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import torch  # noqa: E402
 
 from compressed_vision.bench.downstream import DOWNSTREAM_PRESETS, run_downstream  # noqa: E402
-from compressed_vision.cli_util import parse_options  # noqa: E402
+from compressed_vision.cli.options import parse_options  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -80,7 +80,8 @@ def make_originals(work: Path, video: Path | None = None) -> dict[str, Path]:
 
     from compressed_vision.codec import save_codec
     from compressed_vision.codec.files import encode_file, save_code_file
-    from compressed_vision.store import build_store, folder_manifest
+    from compressed_vision.sources import folder_manifest
+    from compressed_vision.store import build_store
     from compressed_vision.video.io import write_video
 
     work.mkdir(parents=True, exist_ok=True)
@@ -326,7 +327,8 @@ def _build(folder: str, codec_path: str, store: str) -> None:
     import torch
 
     from compressed_vision.codec import load_codec
-    from compressed_vision.store import build_store, folder_manifest
+    from compressed_vision.sources import folder_manifest
+    from compressed_vision.store import build_store
 
     warnings.simplefilter("ignore")
     torch.set_num_threads(1)
@@ -399,7 +401,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=ROOT / "runs" / "fuzz")
     parser.add_argument("--out", type=Path, default=ROOT / "results")
     args = parser.parse_args()
-    from compressed_vision.bench.report import markdown_table, write_report
+    from compressed_vision.report import markdown_table, write_report
 
     kinds = tuple(k for k in args.kinds.split(",") if k)
     video = None if args.video == "generated" else Path(args.video)

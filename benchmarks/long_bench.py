@@ -39,16 +39,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from compressed_vision.bench.report import markdown_table, write_report
 from compressed_vision.codec import codec_fingerprint, load_codec
 from compressed_vision.codec.checkpoint import WEIGHTS_DIR
-from compressed_vision.models.long_video import LongModelConfig, LongVideoModel
+from compressed_vision.long.memory import code_probe, estimate_memory
+from compressed_vision.long.models import LongModelConfig, LongVideoModel
+from compressed_vision.long.store import encode_tour
+from compressed_vision.long.tasks import long_step, tour_batches, tour_data
+from compressed_vision.long.tour import TourConfig, WalkingTour
+from compressed_vision.report import markdown_table, write_report
 from compressed_vision.store.layout import code_dtype
-from compressed_vision.tasks.long_memory import code_probe, estimate_memory
-from compressed_vision.tasks.long_store import encode_tour
-from compressed_vision.tasks.long_video import long_step, tour_batches, tour_data
 from compressed_vision.train_loop import LoopConfig, train
-from compressed_vision.video.walking_tour import TourConfig, WalkingTour
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = WEIGHTS_DIR / "codec_cr240.safetensors"
@@ -194,7 +194,7 @@ def child_rgb_step(a: dict) -> dict:
 
 
 def child_tasks(a: dict) -> dict:
-    from compressed_vision.tasks.long_demo import LongDemoConfig, run_long_demo
+    from compressed_vision.long.demo import LongDemoConfig, run_long_demo
 
     cfg = LongDemoConfig(minutes=a["minutes"], size=a["size"], steps=a["steps"])
     result = run_long_demo(cfg, a["out"], torch.device("cpu"), codec_path=a["codec"])

@@ -27,13 +27,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from compressed_vision.bench.report import markdown_table, write_report
 from compressed_vision.codec import codec_fingerprint, load_codec
 from compressed_vision.codec.files import frames_to_tensor
 from compressed_vision.codec.lossless import decode_chunk, encode_chunk, load_prior
 from compressed_vision.codec.rate import rate_figures
-from compressed_vision.store import CodeStore, build_store, folder_manifest
-from compressed_vision.video.camera import CameraConfig, PhotoClips
+from compressed_vision.report import markdown_table, write_report
+from compressed_vision.sources import folder_manifest
+from compressed_vision.sources.camera import CameraConfig, PhotoClips
+from compressed_vision.store import CodeStore, build_store
 from compressed_vision.video.io import iter_frames, read_video, write_video
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -26,7 +26,7 @@ import torch
 from tqdm.auto import tqdm
 
 from compressed_vision.baselines import METHODS, at_rate, frames_ms_ssim, frames_psnr
-from compressed_vision.bench.report import markdown_table, write_report
+from compressed_vision.report import markdown_table, write_report
 from compressed_vision.video.io import read_video
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from compressed_vision.bench.report import markdown_table, write_report
-from compressed_vision.video.camera import CameraConfig, PhotoClips
+from compressed_vision.report import markdown_table, write_report
+from compressed_vision.sources.camera import CameraConfig, PhotoClips
 from compressed_vision.video.io import read_video, write_video
 from compressed_vision.video.opencv_read import read_clip_opencv
 

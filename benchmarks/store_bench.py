@@ -33,17 +33,18 @@ import numpy as np
 import torch
 import zarr
 
-from compressed_vision.bench.report import markdown_table, write_report
 from compressed_vision.codec import VideoCodec, load_codec, preset, train_codec
 from compressed_vision.codec.files import tensor_to_frames
-from compressed_vision.store import CodeStore, build_store, folder_manifest, store_info
+from compressed_vision.report import markdown_table, write_report
+from compressed_vision.sources import folder_manifest
+from compressed_vision.sources.manifest import Item
+from compressed_vision.sources.synthetic import SyntheticConfig, SyntheticVideos, make_video
+from compressed_vision.store import CodeStore, build_store, store_info
 from compressed_vision.store.build import prepare_root
-from compressed_vision.store.manifest import Item
 from compressed_vision.store.packs import PackWriter
 from compressed_vision.store.writer import BuildSpec
 from compressed_vision.train_loop import LoopConfig, infinite_batches
 from compressed_vision.video.io import write_video
-from compressed_vision.video.synthetic import SyntheticConfig, SyntheticVideos, make_video
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -37,14 +37,14 @@ import zarr
 import zarr.codecs
 from fsspec.implementations.memory import MemoryFileSystem
 
-from compressed_vision.bench.report import markdown_table, write_report
 from compressed_vision.codec import VideoCodec, preset
+from compressed_vision.report import markdown_table, write_report
+from compressed_vision.sources.manifest import Item
 from compressed_vision.store import CodeStore, RandomCodeWindows
 from compressed_vision.store.build import pending, prepare_root, root_attrs
 from compressed_vision.store.index import consolidate
 from compressed_vision.store.info import bytes_on_disk, count_files
 from compressed_vision.store.layout import INDEX, PACKS, StoreFiles, hash_block
-from compressed_vision.store.manifest import Item
 from compressed_vision.store.packs import PACK_VIDEOS, PackWriter
 from compressed_vision.store.writer import BuildSpec
 

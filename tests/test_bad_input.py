@@ -26,9 +26,9 @@ from compressed_vision.cli.main import app
 from compressed_vision.codec import VideoCodec, codec_fingerprint, load_codec, save_codec
 from compressed_vision.codec.checkpoint import WEIGHTS_DIR
 from compressed_vision.codec.files import decode_to_file, load_code_file, save_code_file
+from compressed_vision.codec.official import load_official
+from compressed_vision.codec.official.unpickle import read_official_checkpoint
 from compressed_vision.errors import CVError
-from compressed_vision.official import load_official
-from compressed_vision.official.unpickle import read_official_checkpoint
 from compressed_vision.sources import manifest_from_source
 from compressed_vision.store import CodeStore
 from compressed_vision.tasks import load_config

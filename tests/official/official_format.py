@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from compressed_vision.official.config import CodecKwargs
+from compressed_vision.codec.official.config import CodecKwargs
 
 # A 2x-time codec like the released cr192 (16x spatial: 64x64 frames give 3x3 codes), and
 # one without time compression like cr24 (8x spatial); both narrow, so they run fast.

@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 import torch
 
-from compressed_vision.errors import CheckpointError, ShapeError
-from compressed_vision.official import (
+from compressed_vision.codec.official import (
     OfficialModel,
     convert_official,
     load_official,
     read_official_checkpoint,
 )
+from compressed_vision.errors import CheckpointError, ShapeError
 
 REF = Path(__file__).parents[2].parent / "shared" / "reference" / "official"
 NAMES = ["codec_cr24", "codec_cr192_aug_flip"]

@@ -20,8 +20,8 @@ from compressed_vision.bench.downstream import write_synthetic_dataset
 from compressed_vision.cli.main import app
 from compressed_vision.codec import Codec, common_region, load_codec, save_codec
 from compressed_vision.codec.checkpoint import WEIGHTS_DIR
+from compressed_vision.codec.official import OfficialModel, convert_official
 from compressed_vision.errors import CheckpointError
-from compressed_vision.official import OfficialModel, convert_official
 from compressed_vision.sources.synthetic import SyntheticConfig
 from compressed_vision.store import CodeStore
 from compressed_vision.video.io import write_video

@@ -30,7 +30,7 @@ def convert(
 
     The pickle is read with a restricted unpickler: nothing in it is executed.
     """
-    from ..official.load import convert_official, load_official
+    from ..codec.official.load import convert_official, load_official
 
     written = convert_official(src, out)
     model = load_official(written)

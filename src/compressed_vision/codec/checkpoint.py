@@ -61,8 +61,8 @@ def load_codec(spec: str | Path, device: str | torch.device = "cpu") -> Codec:
     codec converted by `cvis official convert`. Anything else is a `CheckpointError` naming
     the file and what it is."""
     # The official port builds on this package's modules, so it is imported on use.
-    from ..official.load import KIND as OFFICIAL_KIND
-    from ..official.load import is_pickle, load_official
+    from .official.load import KIND as OFFICIAL_KIND
+    from .official.load import is_pickle, load_official
 
     path = resolve_codec_path(spec)
     if not path.is_file():

@@ -21,9 +21,9 @@ import numpy as np
 from ..codec.base import Codec, CodeSpec
 from ..codec.checkpoint import KIND as OUR_KIND
 from ..codec.config import CodecConfig
+from ..codec.official.config import CodecKwargs
+from ..codec.official.load import KIND as OFFICIAL_KIND
 from ..errors import CVError
-from ..official.config import CodecKwargs
-from ..official.load import KIND as OFFICIAL_KIND
 from .chunks import chunk_codec
 from .index import State, VideoRecord, load_state, pack_path
 from .layout import FORMAT, INDEX, ROOT_META, VERSION, StoreFiles, code_dtype

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import ShapeError
+from ...errors import ShapeError
 from .config import AugmenterKwargs
 
 

@@ -14,8 +14,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..codec.base import SpecSizes
-from ..errors import CheckpointError, ShapeError
+from ...errors import CheckpointError, ShapeError
+from ..base import SpecSizes
 from .augmenter import NeuralTransformation
 from .codec import OfficialCodec
 from .config import AugmenterKwargs, CodecKwargs

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import CheckpointError
+from ...errors import CheckpointError
 from .config import AugmenterKwargs, CodecKwargs
 
 Tree = dict[str, dict[str, np.ndarray]]

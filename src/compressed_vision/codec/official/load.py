@@ -6,8 +6,8 @@ from pathlib import Path
 
 import torch
 
-from ..checkpoint import load_checkpoint, save_checkpoint
-from ..errors import CheckpointError
+from ...checkpoint import load_checkpoint, save_checkpoint
+from ...errors import CheckpointError
 from .config import augmenter_kwargs_from_config, codec_kwargs_from_config
 from .convert import augmenter_dims, official_state_dict
 from .model import OfficialModel

@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from ..codec.config import compression_rate
-from ..errors import CheckpointError, ShapeError
+from ...errors import CheckpointError, ShapeError
+from ..config import compression_rate
 
 _ACTIVATIONS = ("", "relu", "sigmoid", "tanh", "gelu", "softplus", "silu", "swish")
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import CheckpointError
+from ...errors import CheckpointError
 
 _NUMPY_MODULES = ("numpy._core.multiarray", "numpy.core.multiarray")
 _CONFIG_MODULE = "ml_collections.config_dict.config_dict"
