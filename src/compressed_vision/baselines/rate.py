@@ -1,6 +1,6 @@
 """Byte budgets for a target compression rate, input checks, and the result of a baseline.
 
-For a classical codec the compression rate is the DESIGN.md one with the index bits replaced
+For a classical codec the compression rate is the docs/design.md one with the index bits replaced
 by the coded bytes: `CR = raw_bytes / payload_bytes`, where raw_bytes = T*H*W*3 (24-bit RGB).
 """
 

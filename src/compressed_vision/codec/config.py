@@ -89,7 +89,7 @@ class CodecConfig:
 def compression_rate(
     video_thw: tuple[int, int, int], num_indices: int, codebook_size: int
 ) -> float:
-    """CR = (T*H*W*3*8 bits) / (number of indices * log2 K), as defined in DESIGN.md."""
+    """CR = (T*H*W*3*8 bits) / (number of indices * log2 K), as defined in docs/design.md."""
     t, h, w = video_thw
     return (t * h * w * 3 * 8) / (num_indices * math.log2(codebook_size))
 
