@@ -67,9 +67,9 @@ def device_name(device: str | torch.device | None) -> str:
     return str(device)
 
 
-def machine(device: str | torch.device | None = None, **versions: str) -> dict[str, Any]:
+def machine(device: str | torch.device | None = None, **versions: Any) -> dict[str, Any]:
     """The machine a result was measured on: OS, CPU model, cores, torch threads, Python and
-    torch versions, the device, and any further `versions` (library -> version)."""
+    torch versions, the device, and any further `versions` (library -> version, or facts)."""
     return {
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
@@ -101,7 +101,7 @@ class Run:
     machine: dict[str, Any]
 
     @classmethod
-    def here(cls, device: str | torch.device | None = None, **versions: str) -> Run:
+    def here(cls, device: str | torch.device | None = None, **versions: Any) -> Run:
         """This process: its command line and this machine."""
         return cls(command_line(), machine(device, **versions))
 

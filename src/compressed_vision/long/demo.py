@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from ..codec import CodeSpec, VideoCodec, load_codec, preset, train_codec
-from ..report import Run, markdown_table, save_plot, write_results
+from ..report import Run, markdown_table, save_plot, write_report
 from ..train_loop import LoopConfig, infinite_batches
 from .memory import available_memory, check_fits, code_probe, estimate_memory
 from .models import LongModelConfig, LongVideoModel
@@ -193,5 +193,8 @@ def run_long_demo(
         "plot": str(plot),
         "table": table,
     }
-    write_results(out, "long_demo", "Hour-long video tasks", payload, table, Run.here(device))
+    run = Run.here(device)  # the table stays the file's start: the JSON says where it ran
+    write_report(
+        out, "long_demo", {"command": run.command, "machine": run.machine, **payload}, table
+    )
     return payload
