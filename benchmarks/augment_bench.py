@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import shlex
 import shutil
 import sys
 import time
@@ -33,6 +31,7 @@ from typing import Any
 
 import torch
 
+from compressed_vision import report
 from compressed_vision.augment import (
     AugmenterConfig,
     evaluate_augmenter,
@@ -87,16 +86,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def machine(device: torch.device) -> dict[str, Any]:
-    return {
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_cores": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
-        "load_average": os.getloadavg(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-    }
+    return report.machine(device, load_average=os.getloadavg())
 
 
 def codec_path(args: argparse.Namespace) -> Path:
@@ -188,7 +178,7 @@ def main() -> None:
     checks = target_checks(result)
     png = save_figure(args.out / "augment_bench.png", codec, augmenter, videos)
 
-    command = shlex.join([sys.executable, *sys.argv])
+    command = report.command_line()
     info = machine(device)
     inputs = {
         "codec": str(path),

@@ -17,9 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import shlex
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -28,10 +25,10 @@ from pathlib import Path
 # time that says nothing about the work: let them sleep (inherited by the training processes).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import torch  # noqa: E402
-
 from compressed_vision.bench.downstream import DOWNSTREAM_PRESETS, run_downstream  # noqa: E402
 from compressed_vision.cli.options import parse_options  # noqa: E402
+from compressed_vision.report import Run  # noqa: E402
+from compressed_vision.runtime import resolve_device  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -82,12 +79,8 @@ def main() -> None:
         "seeds": args.seeds,
     }
     cfg = replace(cfg, **{k: v for k, v in changes.items() if v is not None})
-    print("command:", shlex.join([sys.executable, *sys.argv]))
-    print(
-        f"machine: {platform.machine()} {platform.processor() or ''}, {os.cpu_count()} cores, "
-        f"torch {torch.__version__}, CUDA {'yes' if torch.cuda.is_available() else 'no'}, "
-        f"load average {os.getloadavg()[0]:.1f}, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}"
-    )
+    print(Run.here(resolve_device(args.device)))
+    print(f"load average {os.getloadavg()[0]:.1f}, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}")
     print(f"inputs: {', '.join(cfg.inputs)}; tasks: {', '.join(cfg.tasks)}; config: {cfg}")
     began = time.perf_counter()
     result = run_downstream(cfg, args.out, args.name, work_dir=args.work)

@@ -26,7 +26,6 @@ import argparse
 import hashlib
 import json
 import os
-import platform
 import resource
 import shlex
 import shutil
@@ -39,6 +38,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from compressed_vision import report
 from compressed_vision.codec import codec_fingerprint, load_codec
 from compressed_vision.codec.checkpoint import WEIGHTS_DIR
 from compressed_vision.long.memory import code_probe, estimate_memory
@@ -91,16 +91,9 @@ def meminfo_gb(field: str) -> float:
 
 
 def machine() -> dict[str, Any]:
-    return {
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_cores": os.cpu_count(),
-        "ram_gb": round(meminfo_gb("MemTotal"), 1),
-        "load_average_at_start": os.getloadavg(),
-        "torch_threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-    }
+    return report.machine(
+        ram_gb=round(meminfo_gb("MemTotal"), 1), load_average_at_start=os.getloadavg()
+    )
 
 
 # ---- children: each measurement in its own process, so its peak memory is its own ----
@@ -320,7 +313,7 @@ def main() -> None:
     codec_path = args.work / "codec.safetensors"
     shutil.copyfile(source, codec_path)  # a codec still being trained changes under us
     codec = load_codec(codec_path)
-    command = shlex.join([sys.executable, *sys.argv])
+    command = report.command_line()
     print(f"command: {command}\nmachine: {machine()}\ncodec: {source} {codec.config}", flush=True)
 
     # the fingerprint keys the cached results of the children to this very codec

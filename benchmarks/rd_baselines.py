@@ -11,9 +11,6 @@ results/rd_baselines.md (the tables).
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -22,9 +19,9 @@ from typing import Any
 import av
 import numpy as np
 import PIL
-import torch
 from tqdm.auto import tqdm
 
+from compressed_vision import report
 from compressed_vision.baselines import METHODS, at_rate, frames_ms_ssim, frames_psnr
 from compressed_vision.report import markdown_table, write_report
 from compressed_vision.video.io import read_video
@@ -51,16 +48,11 @@ def parse_args() -> argparse.Namespace:
 
 
 def machine() -> dict[str, Any]:
-    return {
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "pyav": av.__version__,
-        "pillow": PIL.__version__,
-        "libavcodec": ".".join(map(str, av.library_versions["libavcodec"])),
-    }
+    return report.machine(
+        pyav=av.__version__,
+        pillow=PIL.__version__,
+        libavcodec=".".join(map(str, av.library_versions["libavcodec"])),
+    )
 
 
 def measure(clips: dict[str, np.ndarray], crs: list[float]) -> list[dict[str, Any]]:
@@ -154,7 +146,7 @@ def per_clip(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def main() -> None:
     args = parse_args()
-    command = " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv])
+    command = report.command_line()
     info = machine()
     paths = sorted(args.data.glob("*.mp4"))
     if not paths:

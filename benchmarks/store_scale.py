@@ -20,12 +20,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import math
-import os
-import platform
-import shlex
 import shutil
 import string
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -37,6 +33,7 @@ import zarr
 import zarr.codecs
 from fsspec.implementations.memory import MemoryFileSystem
 
+from compressed_vision import report
 from compressed_vision.codec import VideoCodec, preset
 from compressed_vision.report import markdown_table, write_report
 from compressed_vision.sources.manifest import Item
@@ -344,16 +341,12 @@ def main() -> None:
             "met": requests_per_window <= 1,
         },
     ]
-    env = {
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "zarr": zarr.__version__,
-        "fsspec": fsspec.__version__,
-        "note": "2 shared cores with other jobs running; files in the OS page cache (warm)",
-    }
-    command = " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv])
+    env = report.machine(
+        zarr=zarr.__version__,
+        fsspec=fsspec.__version__,
+        note="shared cores with other jobs running; files in the OS page cache (warm)",
+    )
+    command = report.command_line()
     payload_doc = {
         "command": command,
         "machine": env,

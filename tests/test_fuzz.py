@@ -1,10 +1,10 @@
-"""A tiny seeded run of the readers' fuzzer (`benchmarks/fuzz.py`): mutants of a video, a
+"""A tiny seeded run of the readers' fuzzer (`compressed_vision.bench.fuzz`): mutants of a video, a
 code file, a store and a checkpoint end as a clean `CVError` naming the file, or are read;
 never another exception, a signal or a hang."""
 
 from __future__ import annotations
 
-from benchmarks.fuzz import KINDS, batch_job, fuzz, make_mutant, make_originals
+from compressed_vision.bench.fuzz import KINDS, batch_job, fuzz, make_mutant, make_originals
 
 
 def test_mutants_are_seeded(tmp_path):

@@ -28,6 +28,7 @@ import torch
 
 from ..codec import Codec
 from ..codec.data import VideoFolderClips
+from ..report import save_plot
 from ..sources.synthetic import SyntheticConfig, SyntheticVideos
 from ..video.transforms import SAMPLE_RANGES
 from .network import LatentAugmenter, latent_grid_op
@@ -285,12 +286,7 @@ def save_figure(
             ha="right",
             fontsize=9,
         )
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_plot(fig, path, dpi=100)
 
 
 def evaluation_clips(

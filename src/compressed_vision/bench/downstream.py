@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import platform
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ from tqdm.auto import tqdm
 
 from ..baselines.copies import recompress_copies
 from ..codec import load_codec
-from ..report import markdown_table, write_report
+from ..report import Run, markdown_table, save_plot, write_results
 from ..sources import manifest_from_source
 from ..sources.synthetic import CLASS_NAMES, SyntheticConfig, make_video
 from ..store import build_store
@@ -335,6 +334,7 @@ def _prepare(
     )
 
 
+TITLE = "Downstream training on codes against JPEG, H.264 and raw RGB"
 DATASET_OF = {
     "video": "synthetic",
     "frames": "synthetic_frames",
@@ -484,10 +484,7 @@ def plot(rows: list[dict[str, Any]], path: Path) -> Path:
         if log:
             ax.set_yscale("log")
     axes[0].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_plot(fig, path, dpi=100)
 
 
 def run_downstream(
@@ -547,8 +544,7 @@ def run_downstream(
         + (f"every {cfg.real_test_stride} step(s)" if cfg.real_test_stride else "not overlapping")
         + f"), lr {cfg.lr:g}, {cfg.seeds} seed(s) "
         f"per run (top-1: their mean; speed and memory: the first), latent augmentation "
-        f"{cfg.latent_augment!r}. Device {device}, {platform.machine()}, "
-        f"{torch.get_num_threads()} threads. Frame-wise top-1 is per code step. stored CR = raw "
+        f"{cfg.latent_augment!r}. Frame-wise top-1 is per code step. stored CR = raw "
         "24-bit RGB bytes / stored bytes per clip.\n"
     )
     ratio_rows = [
@@ -566,7 +562,7 @@ def run_downstream(
         "datasets": {n: asdict(d) for n, d in datasets.items()},
         "store_bytes": {n: bytes_on_disk(d.store) for n, d in datasets.items()},
     }
-    write_report(out, name, payload, table)
+    written = write_results(out, name, TITLE, payload, table, Run.here(device))
     if rows:
         plot(rows, out / f"{name}.png")
-    return {**payload, "table": table}
+    return {**payload, "table": written["md"].read_text()}

@@ -10,7 +10,6 @@ of a group is at the same size. Quality: PSNR and MS-SSIM on the decoded uint8 f
 
 from __future__ import annotations
 
-import platform
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ from ..codec.data import find_videos
 from ..codec.files import frames_to_tensor, tensor_to_frames
 from ..codec.lossless import IntegerPrior, load_prior
 from ..codec.rate import rate_figures
-from ..report import markdown_table, write_report
+from ..report import Run, command_line, machine, markdown_table, save_plot, write_results
 from ..video.io import read_video
 
 
@@ -104,7 +103,7 @@ def rd_benchmark(
             per_clip[name] = row
         group = {"codec": str(path), "kind": codec.kind, "config": codec.spec.to_dict()}
         groups.append({**group, "clips": per_clip})
-    return {"groups": groups, "machine": f"{platform.platform()}, {platform.machine()}"}
+    return {"groups": groups}
 
 
 def summary_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -148,9 +147,7 @@ def plot_rd(result: dict[str, Any], path: Path) -> None:
     ax.set_ylabel("PSNR (dB)")
     ax.grid(True, alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_plot(fig, path)
 
 
 def run_rd(
@@ -165,14 +162,12 @@ def run_rd(
 ) -> tuple[dict, str]:
     clips = load_clips(folder, frames, size)
     result = rd_benchmark(clips, codec_paths, device, priors)
-    result.update({"command": command, "inputs": {k: list(v.shape) for k, v in clips.items()}})
-    table = (
-        f"command: `{command}`\n\n"
-        f"machine: {result['machine']}, {torch.get_num_threads()} threads\n\n"
+    result["inputs"] = {k: list(v.shape) for k, v in clips.items()}
+    body = (
         f"inputs: {len(clips)} clips from {folder}, {frames} frames, {size}x{size} centre crop\n\n"
         + markdown_table(summary_rows(result))
     )
-    out.mkdir(parents=True, exist_ok=True)
-    write_report(out, "rd", result, table)
+    run = Run(command or command_line(), machine(device))
+    written = write_results(out, "rd", "Rate-distortion at equal bytes", result, body, run)
     plot_rd(result, out / "rd.png")
-    return result, table
+    return result, written["md"].read_text()

@@ -5,7 +5,6 @@ trained on the whole training tour per step, both evaluated on the test tour; wr
 
 from __future__ import annotations
 
-import platform
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 import torch
 
 from ..codec import CodeSpec, VideoCodec, load_codec, preset, train_codec
-from ..report import markdown_table, write_report
+from ..report import Run, markdown_table, save_plot, write_report
 from ..train_loop import LoopConfig, infinite_batches
 from .memory import available_memory, check_fits, code_probe, estimate_memory
 from .models import LongModelConfig, LongVideoModel
@@ -78,10 +77,7 @@ def plot_districts(
     ax.set_xlabel("minutes (grey: in a tunnel)")
     ax.set_title("test tour: predicted vs true district")
     ax.legend(loc="upper right", markerscale=4, fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_plot(fig, path)
 
 
 def results_table(results: dict[str, dict[str, float]], districts: int, bins: int) -> str:
@@ -194,10 +190,11 @@ def run_long_demo(
         "results": results,
         "timings": timings,
         "prepare_s": prep_s,
-        "device": str(device),
-        "machine": platform.platform(),
         "plot": str(plot),
         "table": table,
     }
-    write_report(out, "long_demo", payload, table)
+    run = Run.here(device)  # the table stays the file's start: the JSON says where it ran
+    write_report(
+        out, "long_demo", {"command": run.command, "machine": run.machine, **payload}, table
+    )
     return payload
