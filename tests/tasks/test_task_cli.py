@@ -10,7 +10,8 @@ import typer
 from typer.testing import CliRunner
 
 from compressed_vision.bench import downstream
-from compressed_vision.cli.tasks import downstream_command, eval_command, train_command
+from compressed_vision.cli.bench import downstream_command
+from compressed_vision.cli.tasks import eval_command, train_command
 from compressed_vision.errors import CVError
 from compressed_vision.tasks import load_config, run_training
 from tests.tasks.downstream_fixtures import (
