@@ -4,6 +4,7 @@ training commands as one library call each, from options or a TOML recipe."""
 from __future__ import annotations
 
 import json
+from dataclasses import MISSING, fields
 
 import pytest
 import torch
@@ -88,6 +89,20 @@ def test_every_command_shares_the_option_types():
             assert options["--device"].help.startswith(DEVICE_HELP), name
         if name in with_results:
             assert "--json" in options, name
+
+
+@pytest.mark.parametrize(
+    ("name", "cls"),
+    [("codec train", codec_recipe.CodecRecipe), ("augment train", augment_recipe.AugmenterRecipe)],
+)
+def test_the_training_options_show_the_recipes_defaults(name, cls):
+    """The options pass on only what is given: the defaults they show are the recipe's."""
+    defaults = {f.name: f.default for f in fields(cls) if f.default is not MISSING}
+    for param in commands(app)[name].params:
+        if param.name in defaults and param.default is not None:
+            shown = param.default
+            shown = tuple(shown.split(",")) if param.name == "types" else shown
+            assert shown == defaults[param.name], param.name
 
 
 def test_a_codec_recipe_file_gives_the_same_recipe_as_the_options(tmp_path, captured):
