@@ -11,9 +11,9 @@ import compressed_vision
 PACKAGE = Path(compressed_vision.__file__).parent
 
 # Upstream first. The first row is the shared bottom (errors, devices, checkpoints, the
-# training loop, report writers); `weights` holds data only.
+# training loop, report writers, settings files); `weights` holds data only.
 STAGES = [
-    ("errors", "runtime", "checkpoint", "train_loop", "report"),
+    ("errors", "config_file", "runtime", "checkpoint", "train_loop", "report"),
     ("video",),
     ("sources",),
     ("codec",),

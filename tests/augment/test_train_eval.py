@@ -154,9 +154,10 @@ def test_cli_train_eval_and_refusal(codec, other_codec, tmp_path):
     with pytest.raises(CheckpointError, match="fingerprint"):
         load_augmenter(tmp_path / "x.safetensors", codec)
     evaluate = ["eval", *common, "--aug", aug, "--clips", "2", "--frames", "4", "--size", "32"]
-    evaluate += ["--out-dir", str(tmp_path / "res"), "--name", "e"]
-    result = runner.invoke(augment_app, evaluate)
+    evaluate += ["--out", str(tmp_path / "res"), "--name", "e"]
+    result = runner.invoke(augment_app, [*evaluate, "--json", str(tmp_path / "e.json")])
     assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "e.json").read_text())["augmenter"] == aug
     assert {p.name for p in (tmp_path / "res").iterdir()} == {"e.json", "e.md", "e.png"}
     assert "(d) pixel" in (tmp_path / "res" / "e.md").read_text()
     refused = ["eval", "--codec", str(tmp_path / "other.safetensors"), "--aug", aug]

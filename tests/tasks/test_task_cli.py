@@ -10,7 +10,8 @@ import typer
 from typer.testing import CliRunner
 
 from compressed_vision.bench import downstream
-from compressed_vision.cli.tasks import downstream_command, eval_command, train_command
+from compressed_vision.cli.bench import downstream_command
+from compressed_vision.cli.tasks import eval_command, train_command
 from compressed_vision.errors import CVError
 from compressed_vision.tasks import load_config, run_training
 from tests.tasks.downstream_fixtures import (
@@ -45,9 +46,11 @@ def test_train_and_eval_commands(data, tmp_path):
     cfg = config(data, tmp_path).to_dict()
     cfg["steps"] = 5
     (tmp_path / "run.json").write_text(json.dumps(cfg))
-    res = runner.invoke(app, ["train", str(tmp_path / "run.json"), "--steps", "1"])
+    args = ["train", str(tmp_path / "run.json"), "--steps", "1", "--json", str(tmp_path / "t.json")]
+    res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     assert "video on codes: top1" in res.output
+    assert json.loads((tmp_path / "t.json").read_text())["config"]["steps"] == 1
     ckpt = tmp_path / "run" / "model.safetensors"
     res = runner.invoke(app, ["eval", str(ckpt), "--json", str(tmp_path / "e.json")])
     assert res.exit_code == 0, res.output
@@ -78,10 +81,11 @@ def test_bench_downstream_writes_table_json_and_plot(data, tmp_path, monkeypatch
     args += [arg for key, value in TINY_VIT.items() for arg in ("--option", f"{key}={value}")]
     args += ["--tasks", "video", "--inputs", "rgb,rgb+aug,decoded,codes,codes+aug"]
     args += ["--out", str(tmp_path)]
-    args += ["--seeds", "2"]
+    args += ["--seeds", "2", "--json", str(tmp_path / "summary.json")]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     result = json.loads((tmp_path / "downstream.json").read_text())
+    assert json.loads((tmp_path / "summary.json").read_text())["rows"] == result["rows"]
     assert (result["config"]["backbone"], result["config"]["backbone_options"]) == ("vit", TINY_VIT)
     names = ["raw RGB", "raw RGB + pixel aug", "decoded codes", "codes", "codes + latent aug"]
     assert [r["input"] for r in result["rows"]] == names

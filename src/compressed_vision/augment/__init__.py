@@ -12,11 +12,13 @@ from .network import (
     specialise,
 )
 from .params import Augmentation, apply_pixels, parse_types, sample_augmentation
+from .recipe import AugmenterRecipe
 from .train import train_augmenter
 
 __all__ = [
     "Augmentation",
     "AugmenterConfig",
+    "AugmenterRecipe",
     "LatentAugmenter",
     "RandomLatentAugment",
     "apply_pixels",

@@ -11,9 +11,19 @@ from typing import Annotated
 
 import typer
 
-from .options import CodecOpt, DeviceOpt, friendly_errors
+from .options import (
+    CodecOpt,
+    ConfigOpt,
+    CvisTyper,
+    DeviceOpt,
+    JsonOpt,
+    OptionalCodecOpt,
+    comma_list,
+    given_fields,
+    write_json,
+)
 
-augment_app = typer.Typer(
+augment_app = CvisTyper(
     help="Augment in latent space: train an augmenter for a codec, and measure it.",
     no_args_is_help=True,
 )
@@ -26,10 +36,11 @@ TYPES_HELP = "Comma-separated: flip, crop, brightness, saturation, contrast, rot
 
 
 @augment_app.command("train")
-@friendly_errors
 def train_cmd(
-    codec: CodecOpt,
+    ctx: typer.Context,
     out: Annotated[Path, typer.Option(help="Augmenter checkpoint to write (.safetensors).")],
+    codec: OptionalCodecOpt = None,
+    config: ConfigOpt = None,
     types: Annotated[
         str, typer.Option(help=TYPES_HELP)
     ] = "flip,crop,brightness,saturation,rotation",
@@ -49,7 +60,7 @@ def train_cmd(
     ] = 0,
     per_type: Annotated[bool, typer.Option(help="One network per type, not one shared.")] = False,
     init: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             help="Start from this augmenter (its architecture, a new schedule); one trained "
             "for another codec with latents of the same size will do."
@@ -71,55 +82,31 @@ def train_cmd(
     amp: Annotated[
         bool, typer.Option(help="bfloat16 autocast (CUDA, or a CPU with native bfloat16).")
     ] = False,
+    json_out: JsonOpt = None,
 ) -> None:
     """Train an augmenter for --codec: targets are the codec's latents of the transformed
-    clips, plus a loss on the decoded pixels."""
-    from ..augment.network import AugmenterConfig, load_augmenter
-    from ..augment.network import specialise as split_off
-    from ..augment.params import parse_types
-    from ..augment.train import train_augmenter
-    from ..codec import load_codec
-    from ..codec.data import training_clips
-    from ..errors import CVError
-    from ..runtime import resolve_device, seed_everything
-    from ..train_loop import LoopConfig, infinite_batches
+    clips, plus a loss on the decoded pixels.
 
-    seed_everything(seed)
-    dev = resolve_device(device)
-    model = load_codec(codec, dev)
-    kinds = parse_types(types)
-    cfg = AugmenterConfig(
-        model.latent_dim, kinds, width, blocks, separate=kinds if per_type else (), fine=fine
-    )
-    start = load_augmenter(init, model, dev, warm_start=True) if init is not None else None
-    if specialise is not None:
-        if start is None:
-            raise CVError("--specialise needs --init: the augmenter to split a type off")
-        start = split_off(start, specialise)
-    train_set, _ = training_clips(data or ["synthetic"], frames, size, crop, seed)
-    loop = LoopConfig(steps=steps, lr=lr, checkpoint_every=checkpoint_every, amp=amp)
-    batches = infinite_batches(train_set, batch, seed)
-    _, history = train_augmenter(
-        model,
-        batches,
-        loop,
-        dev,
-        cfg,
-        out,
-        pixel_weight,
-        seed,
-        init=start,
-        kinds=(specialise,) if specialise else None,
-    )
+    The recipe (`augment.recipe.AugmenterRecipe`): the --config file's settings (the options'
+    names with _ for -, but for out, config, checkpoint_every, device and json; types is a
+    list), with the options given on top."""
+    from ..augment.recipe import AugmenterRecipe, load_recipe, run_recipe
+
+    fields = given_fields(ctx, AugmenterRecipe)
+    if "types" in fields:
+        fields["types"] = comma_list(types)
+    recipe = load_recipe(config, **fields)
+    _, history = run_recipe(recipe, out, device, checkpoint_every)
     last = history[-1] if history else {}
     typer.echo(
         f"wrote {out} (last step: decoded PSNR {last.get('psnr', float('nan')):.2f} dB, "
         f"code agreement {last.get('agree', float('nan')):.3f}; log in {out}.log.json)"
     )
+    result = {"checkpoint": str(out), "log": f"{out}.log.json", "steps_run": len(history)}
+    write_json(json_out, result | {"last_step": last})
 
 
 @augment_app.command("eval")
-@friendly_errors
 def eval_cmd(
     codec: CodecOpt,
     aug: Annotated[Path, typer.Option(help="Augmenter checkpoint trained for that codec.")],
@@ -133,16 +120,17 @@ def eval_cmd(
     speed_batch: Annotated[
         list[int] | None, typer.Option(help="Batch sizes of the speed test (repeatable).")
     ] = None,
-    out_dir: Annotated[Path, typer.Option(help="Folder for the JSON, markdown and PNG.")] = Path(
+    out: Annotated[Path, typer.Option(help="Folder for the JSON, markdown and PNG.")] = Path(
         "results"
     ),
     name: Annotated[str, typer.Option(help="File name of the results.")] = "augment_eval",
     seed: int = 0,
     device: DeviceOpt = "auto",
+    json_out: JsonOpt = None,
 ) -> None:
     """PSNR per type and strength against (a) encode(transform(x)), (b) nothing, (c) the
     naive latent-grid op, (d) decode -> transform -> encode; latent error, code agreement,
-    speed. Writes NAME.json, NAME.md and NAME.png under --out-dir."""
+    speed. Writes NAME.json, NAME.md and NAME.png under --out."""
     import torch
 
     from ..augment.evaluate import evaluate_augmenter, evaluation_clips, save_figure, table_sections
@@ -167,7 +155,8 @@ def eval_cmd(
         f"{title}\n\n{markdown_table(rows)}\n" for title, rows in table_sections(result)
     )
     payload = {"command": command, "codec": str(codec), "augmenter": str(aug), "machine": machine}
-    json_path, md_path = write_report(out_dir, name, payload | result, table)
-    png = save_figure(out_dir / f"{name}.png", model, augmenter, videos, kinds)
+    json_path, md_path = write_report(out, name, payload | result, table)
+    png = save_figure(out / f"{name}.png", model, augmenter, videos, kinds)
     typer.echo(table)
     typer.echo(f"written: {json_path}, {md_path}, {png}")
+    write_json(json_out, payload | result)

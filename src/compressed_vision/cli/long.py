@@ -8,15 +8,14 @@ from typing import Annotated
 
 import typer
 
-from .options import CodecOpt, DeviceOpt, OptionalCodecOpt, friendly_errors
+from .options import CodecOpt, CvisTyper, DeviceOpt, JsonOpt, OptionalCodecOpt, write_json
 
-long_app = typer.Typer(
+long_app = CvisTyper(
     help="Hour-long videos: stream them into a store, train on them whole.", no_args_is_help=True
 )
 
 
 @long_app.command("demo")
-@friendly_errors
 def demo(
     minutes: Annotated[
         float, typer.Option(help="Length of each tour (e.g. 5 for a quick run).")
@@ -37,6 +36,7 @@ def demo(
     amp: Annotated[
         bool, typer.Option(help="bfloat16 autocast (CUDA, or a CPU with native bfloat16).")
     ] = False,
+    json_out: JsonOpt = None,
 ) -> None:
     """Generate a training tour and a test tour (same world, other routes), encode them (with
     --codec; without, a tiny codec trained on the tour), train a long-context and a
@@ -57,10 +57,10 @@ def demo(
     result = run_long_demo(cfg, out, resolve_device(device), codec)
     typer.echo(result["table"])
     typer.echo(f"written: {out / 'long_demo.json'}, {out / 'long_demo.md'}, {result['plot']}")
+    write_json(json_out, result)
 
 
 @long_app.command("encode")
-@friendly_errors
 def encode(
     video: Annotated[Path, typer.Argument(help="A (long) video file.")],
     codec: CodecOpt,
@@ -71,6 +71,7 @@ def encode(
         bool, typer.Option(help="Store what decodes of a truncated video (marked partial).")
     ] = False,
     device: DeviceOpt = "auto",
+    json_out: JsonOpt = None,
 ) -> None:
     """Stream one long video into a store, one encode window at a time (flat memory), with
     the time left."""
@@ -88,3 +89,4 @@ def encode(
             f"{entry.attrs['declared_frames']} declared frames decoded (marked partial)",
             fg="yellow",
         )
+    write_json(json_out, {"store": out, "key": entry.key, "steps": entry.steps, **entry.attrs})

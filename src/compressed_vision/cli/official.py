@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from .options import friendly_errors
+from .options import CvisTyper
 
-official_app = typer.Typer(
+official_app = CvisTyper(
     help="Use the official Compressed Vision (Wiles et al. 2022) JAX/Haiku checkpoints.",
     no_args_is_help=True,
 )
@@ -21,7 +21,6 @@ def _group() -> None:
 
 
 @official_app.command("convert")
-@friendly_errors
 def convert(
     src: Annotated[Path, typer.Argument(metavar="FILE.pkl", help="An official checkpoint.")],
     out: Annotated[Path, typer.Argument(metavar="OUT.safetensors", help="Where to write.")],

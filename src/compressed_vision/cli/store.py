@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ..errors import CVError
-from .options import CodecOpt
+from .options import CodecOpt, CvisTyper, DeviceOpt, JsonOpt, write_json
 
-store_app = typer.Typer(
+store_app = CvisTyper(
     help="Compress a video dataset once into a store of codes; inspect and verify it.",
     no_args_is_help=True,
 )
-
-JsonOpt = Annotated[Path | None, typer.Option("--json", help="Also write the result here.")]
-
-
-def _fail(e: CVError) -> None:
-    typer.secho(f"error: {e}", fg="red", err=True)
-    raise typer.Exit(code=2)
-
-
-def _write_json(path: Path | None, result: dict) -> None:
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(result, indent=2) + "\n")
 
 
 def _learned_prior(lossless: str, prior: str | None, codec: str, model):
@@ -80,7 +66,7 @@ def build(
             "instead of recording it as a failure."
         ),
     ] = False,
-    device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")] = "auto",
+    device: DeviceOpt = "auto",
     lossless: Annotated[
         str,
         typer.Option(
@@ -95,7 +81,7 @@ def build(
             "prior` for this codec); default: the shipped prior of a shipped codec."
         ),
     ] = None,
-    report: JsonOpt = None,
+    json_out: JsonOpt = None,
 ) -> None:
     """Encode a dataset into a store: streamed, resumable (rerun the same command), bad
     videos recorded as failures; under `torchrun` the work is sharded by rank."""
@@ -104,27 +90,24 @@ def build(
     from ..sources.manifest import manifest_from_source
     from ..store.build import build_store
 
-    try:
-        manifest = manifest_from_source(source, root, split)
-        dev = resolve_device(device)
-        model = load_codec(codec, dev)
-        learned = _learned_prior(lossless, prior, str(codec), model)
-        summary = build_store(
-            manifest,
-            model,
-            out,
-            dev,
-            workers,
-            size=size,
-            fps=fps,
-            chunk_steps=chunk_steps,
-            pack_videos=pack_videos,
-            retry_failed=retry_failed,
-            keep_partial=keep_partial,
-            prior=learned,
-        )
-    except CVError as e:
-        _fail(e)
+    manifest = manifest_from_source(source, root, split)
+    dev = resolve_device(device)
+    model = load_codec(codec, dev)
+    learned = _learned_prior(lossless, prior, str(codec), model)
+    summary = build_store(
+        manifest,
+        model,
+        out,
+        dev,
+        workers,
+        size=size,
+        fps=fps,
+        chunk_steps=chunk_steps,
+        pack_videos=pack_videos,
+        retry_failed=retry_failed,
+        keep_partial=keep_partial,
+        prior=learned,
+    )
     typer.echo(
         f"{out}: {summary.encoded} encoded, {summary.skipped} already done, "
         f"{summary.failed} failed in this run; the store holds {summary.videos_in_store} "
@@ -133,18 +116,15 @@ def build(
     )
     for item in summary.partial_in_store:
         typer.echo(f"  partial: {item}")
-    _write_json(report, summary.__dict__)
+    write_json(json_out, summary.__dict__)
 
 
 @store_app.command("info")
-def info(store: str, report: JsonOpt = None) -> None:
+def info(store: str, json_out: JsonOpt = None) -> None:
     """Size on disk, videos, failures, compression rate and codec of a store."""
     from ..store.info import store_info
 
-    try:
-        result = store_info(store)
-    except CVError as e:
-        _fail(e)
+    result = store_info(store)
     mib = 2**20
     typer.echo(
         f"{result['store']}: {result['videos']} videos ({result['hours']:.2f} h, "
@@ -164,18 +144,15 @@ def info(store: str, report: JsonOpt = None) -> None:
             f"  partial: {entry['id']}: {entry['decoded_frames']} of "
             f"{entry['declared_frames']} declared frames"
         )
-    _write_json(report, result)
+    write_json(json_out, result)
 
 
 @store_app.command("verify")
-def verify(store: str, report: JsonOpt = None) -> None:
+def verify(store: str, json_out: JsonOpt = None) -> None:
     """Re-check every video's checksum; exit code 1 when anything is damaged."""
     from ..store.info import verify_store
 
-    try:
-        result = verify_store(store)
-    except CVError as e:
-        _fail(e)
+    result = verify_store(store)
     for key, problem in result["damaged"].items():
         typer.secho(f"  damaged: {key}: {problem}", fg="red")
     for path, problem in result["damaged_pack_indexes"].items():
@@ -185,7 +162,7 @@ def verify(store: str, report: JsonOpt = None) -> None:
         f"{result['store']}: {result['checked']} videos checked, {len(result['damaged'])} damaged"
         + (f"; {indexes} pack index(es) damaged" if indexes else "")
     )
-    _write_json(report, result)
+    write_json(json_out, result)
     if not result["ok"]:
         raise typer.Exit(code=1)
 
@@ -194,19 +171,16 @@ def verify(store: str, report: JsonOpt = None) -> None:
 def migrate(
     old: Annotated[str, typer.Argument(help="A store of format version 1.")],
     new: Annotated[str, typer.Argument(help="The new store (a path or fsspec URL).")],
-    report: JsonOpt = None,
+    json_out: JsonOpt = None,
 ) -> None:
     """Convert a store of an older format (one zarr group per video) into a new store; rerun
     to continue after an interruption. Exit code 1 when a damaged video was left out."""
     from ..store.migrate import migrate_store
 
-    try:
-        result = migrate_store(old, new)
-    except CVError as e:
-        _fail(e)
+    result = migrate_store(old, new)
     for key, problem in result["damaged"].items():
         typer.secho(f"  not copied: {key}: {problem}", fg="red")
     typer.echo(f"{new}: {result['videos']} videos, {result['failures']} failures")
-    _write_json(report, result)
+    write_json(json_out, result)
     if not result["ok"]:
         raise typer.Exit(code=1)

@@ -1,4 +1,4 @@
-"""The `cvis train`, `cvis eval` and `cvis bench downstream` commands (mounted by `cli.py`).
+"""The `cvis train` and `cvis eval` commands (mounted by `cli/main.py`).
 
 Every flag is optional: a config file (JSON or TOML) gives the settings, flags override it;
 without a file the flags alone describe the run."""
@@ -11,13 +11,16 @@ from typing import Annotated
 
 import typer
 
-from .options import CodecOpt, OptionalCodecOpt, parse_options
+from .options import (
+    JsonOpt,
+    OptionalCodecOpt,
+    OptionalDeviceOpt,
+    comma_list,
+    parse_options,
+    write_json,
+)
 
 Opt = typer.Option
-
-
-def _types(text: str | None) -> tuple[str, ...] | None:
-    return None if text is None else tuple(t.strip() for t in text.split(",") if t.strip())
 
 
 def train_command(
@@ -57,10 +60,11 @@ def train_command(
     out: Annotated[str | None, Opt(help="Run folder (checkpoint, log, result.json).")] = None,
     resume: Annotated[bool | None, Opt(help="Continue the run saved in --out.")] = None,
     seed: int | None = None,
-    device: Annotated[str | None, Opt(help="cpu, cuda, cuda:N or auto.")] = None,
+    device: OptionalDeviceOpt = None,
     amp: Annotated[
         bool | None, Opt(help="bfloat16 autocast (CUDA, or a CPU with native bfloat16).")
     ] = None,
+    json_out: JsonOpt = None,
 ) -> None:
     """Train a classifier on codes or pixels, then score it on the held-out split.
     Under torchrun each process takes its share of the global batch."""
@@ -83,7 +87,7 @@ def train_command(
         backbone=backbone,
         backbone_options=parse_options(option),
         code_input=code_input,
-        augment_types=_types(augment),
+        augment_types=comma_list(augment),
         latent_augment=latent_augment,
         split_by=split_by,
         test_fraction=test_fraction,
@@ -106,6 +110,7 @@ def train_command(
             f"{cfg.task} on {cfg.inputs}: {scores}; {result['clips_per_second']:.1f} clips/s; "
             f"written to {cfg.out}"
         )
+        write_json(json_out, result)
 
 
 def eval_command(
@@ -116,8 +121,8 @@ def eval_command(
     codec: OptionalCodecOpt = None,
     test_split: Annotated[str | None, Opt(help="Split to score.")] = None,
     batch: Annotated[int | None, Opt(help="Evaluation batch.")] = None,
-    json_out: Annotated[Path | None, Opt("--json", help="Write the result here.")] = None,
-    device: Annotated[str | None, Opt(help="cpu, cuda, cuda:N or auto.")] = None,
+    json_out: JsonOpt = None,
+    device: OptionalDeviceOpt = None,
 ) -> None:
     """Score a trained classifier: top-1 / top-5 (per video too), or per-step accuracy."""
     from ..tasks.eval import run_eval
@@ -134,63 +139,3 @@ def eval_command(
         device=device,
     )
     typer.echo(json.dumps(result["metrics"], indent=2))
-
-
-def downstream_command(
-    codec: CodecOpt = "cr240",
-    real_videos: Annotated[
-        Path | None, Opt(help="Folder of real videos for the speed / arrow tasks.")
-    ] = None,
-    photos: Annotated[
-        Path | None,
-        Opt(help="Folder of photos for the camera-motion tasks (split by photo)."),
-    ] = None,
-    preset: Annotated[str, Opt(help="small (CPU, minutes), full (GPU) or smoke.")] = "small",
-    tasks: Annotated[
-        str | None, Opt(help="Subset of video,frames,speed,arrow,camera,camera_frames.")
-    ] = None,
-    inputs: Annotated[
-        str | None, Opt(help="Subset of rgb,rgb+aug,jpeg,h264,decoded,codes,codes+aug.")
-    ] = None,
-    latent_augment: Annotated[
-        str | None, Opt(help="Augmenter checkpoint for the codec (default: naive grid op).")
-    ] = None,
-    backbone: Annotated[str | None, Opt(help="cnn3d, s3d, r2plus1d or vit.")] = None,
-    option: Annotated[list[str] | None, Opt(help="Backbone option key=value; repeat.")] = None,
-    steps: Annotated[int | None, Opt(help="Training steps per run (all tasks).")] = None,
-    seeds: Annotated[int | None, Opt(help="Runs per task and input; top-1 is their mean.")] = None,
-    out: Annotated[Path, Opt(help="Folder for the table, JSON and plot.")] = Path("results"),
-    name: Annotated[str, Opt(help="Base name of the written files.")] = "downstream",
-    device: Annotated[str, Opt(help="cpu, cuda, cuda:N or auto.")] = "auto",
-) -> None:
-    """Train the same backbone on raw RGB, JPEG, H.264, the codec's decoded frames and codes
-    (with and without latent augmentation); write accuracy, clips/s, peak and activation
-    memory, bytes per clip and dataset sizes."""
-    from dataclasses import replace
-
-    from ..bench.downstream import DOWNSTREAM_PRESETS, run_downstream
-
-    if preset not in DOWNSTREAM_PRESETS:
-        raise typer.BadParameter(f"choose from {sorted(DOWNSTREAM_PRESETS)}", param_hint="--preset")
-    cfg = replace(
-        DOWNSTREAM_PRESETS[preset],
-        codec=codec,
-        real_videos=None if real_videos is None else str(real_videos),
-        photos=None if photos is None else str(photos),
-        device=device,
-    )
-    changes = {
-        "tasks": _types(tasks),
-        "inputs": _types(inputs),
-        "latent_augment": latent_augment,
-        "backbone": backbone,
-        "backbone_options": parse_options(option),
-        "seeds": seeds,
-    }
-    if steps is not None:
-        changes.update(steps=steps, real_steps=steps)
-    cfg = replace(cfg, **{k: v for k, v in changes.items() if v is not None})
-    result = run_downstream(cfg, out, name)
-    typer.echo(result["table"])
-    written = ", ".join(str(out / f"{name}.{ext}") for ext in ("json", "md", "png"))
-    typer.echo(f"written: {written}")

@@ -1,5 +1,6 @@
 """A codec's training recipe as data: what `cvis codec train`, `make weights`, the ablation
-benchmark and the GPU script all run, so a shipped codec's recipe is one value."""
+benchmark and the GPU script all run, so a shipped codec's recipe is one value. A recipe is
+written in Python or in a JSON/TOML file (`load_recipe`); `run_recipe` trains it."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from tqdm.auto import tqdm
 
-from ..runtime import autocast
+from ..config_file import load_config
+from ..errors import CVError
+from ..runtime import autocast, resolve_device, seed_everything
 from ..train_loop import LoopConfig, infinite_batches, make_optimizer, to_device
 from .config import CodecConfig, preset
 from .data import training_clips
@@ -37,6 +41,14 @@ class CodecRecipe:
     init: str | None = None  # starting weights: a checkpoint or a shipped codec's name
     amp: bool = False  # bfloat16 autocast: a speed setting, so a run may resume without it
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data", tuple(self.data))
+        object.__setattr__(self, "val_data", tuple(self.val_data))
+        try:
+            self.codec_config()
+        except (ValueError, TypeError) as e:  # an unknown preset, field or value
+            raise CVError(f"bad codec config: {e}") from e
+
     def codec_config(self) -> CodecConfig:
         return preset(self.preset, **self.overrides)
 
@@ -49,18 +61,33 @@ class CodecRecipe:
         return out
 
 
+def load_recipe(
+    path: str | Path | None = None, options: dict[str, Any] | None = None, **fields: Any
+) -> CodecRecipe:
+    """The recipe of a JSON or TOML file of CodecRecipe fields (if any) with the non-None
+    `fields` on top; `options` (codec config fields) are added to its `overrides`."""
+    recipe = load_config(CodecRecipe, path, **fields)
+    return replace(recipe, overrides={**recipe.overrides, **options}) if options else recipe
+
+
 def run_recipe(
     recipe: CodecRecipe,
     out: str | Path,
-    device: torch.device,
+    device: torch.device | str = "auto",
     resume: bool = False,
     checkpoint_every: int = 200,
     cpu_budget_s: float = 0.0,
     show_progress: bool = True,
+    minutes: float | None = None,
 ) -> tuple[VideoCodec, list[dict[str, float]]]:
-    """Train the recipe to `out` (validating on every source at each checkpoint)."""
-    from ..runtime import seed_everything
-
+    """Train the recipe to `out` (validating on every source at each checkpoint), or with
+    `resume` continue the run saved there. With `minutes`, instead of the recipe's steps: as
+    many as fit in that time here (`fit_steps`)."""
+    device = resolve_device(device)
+    if minutes:
+        recipe = fit_steps(recipe, device, minutes)
+        if show_progress:
+            tqdm.write(f"{recipe.steps} steps fit in {minutes:g} minutes here")
     seed_everything(recipe.seed)
     train_set, val_sets = training_clips(
         list(recipe.data),

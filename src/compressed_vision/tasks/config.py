@@ -3,13 +3,11 @@ and/or command-line flags (flags win)."""
 
 from __future__ import annotations
 
-import json
-import tomllib
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from types import UnionType
-from typing import Any, get_args, get_origin, get_type_hints
+from typing import Any
 
+from .. import config_file
 from ..errors import CVError
 from ..video.opencv_read import check_decoder
 
@@ -98,55 +96,6 @@ class TaskConfig:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
 
-FIELD_TYPES = {f.name: f.type for f in fields(TaskConfig)}  # as written: "str | None"
-
-
-def read_config_file(path: str | Path) -> dict[str, Any]:
-    """A JSON (.json) or TOML (.toml) file of TaskConfig fields."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-        data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
-    except FileNotFoundError as e:
-        raise CVError("no such config file", path) from e
-    except (OSError, ValueError) as e:  # JSONDecodeError and TOMLDecodeError are ValueErrors
-        raise CVError(f"cannot read the config ({e})", path) from e
-    if not isinstance(data, dict):
-        raise CVError("a config file holds a table/object of settings", path)
-    unknown = set(data) - set(FIELD_TYPES)
-    if unknown:
-        raise CVError(f"unknown settings {sorted(unknown)}", path)
-    hints = get_type_hints(TaskConfig)
-    for key, value in data.items():
-        if not _fits(value, hints[key]):
-            raise CVError(f"{key} = {value!r} is not of type {FIELD_TYPES[key]}", path)
-    return data
-
-
-def _fits(value: Any, hint: Any) -> bool:
-    """Whether a value read from a config file has the field's type (an int passes as a
-    float; a bool is not a number; a list passes as a tuple)."""
-    if isinstance(hint, UnionType):
-        return any(_fits(value, h) for h in get_args(hint))
-    if hint is type(None):
-        return value is None
-    origin = get_origin(hint) or hint
-    if isinstance(value, bool) and origin is not bool:
-        return False
-    if origin is tuple:
-        return isinstance(value, (list, tuple)) and all(_fits(v, get_args(hint)[0]) for v in value)
-    return isinstance(value, (int, float) if origin is float else origin)
-
-
 def load_config(path: str | Path | None = None, **overrides: Any) -> TaskConfig:
     """The file's settings (if any) with the non-None `overrides` on top."""
-    data = read_config_file(path) if path else {}
-    data.update({k: v for k, v in overrides.items() if v is not None})
-    try:
-        return TaskConfig(**data)
-    except TypeError as e:
-        raise CVError(f"bad settings: {e}", path) from e
-    except CVError as e:
-        if path is None:
-            raise
-        raise CVError(e.reason, path) from e
+    return config_file.load_config(TaskConfig, path, **overrides)
