@@ -461,5 +461,5 @@ def test_bad_configs(case, entry, tmp_path):
     if entry == "load_config":
         assert_refused(lambda: load_config(path), path, reason)
     else:
-        assert_cli_refuses(["train", path, "--out", out], path, reason)
+        assert_cli_refuses(["train", "--config", path, "--out", out], path, reason)
     assert not out.exists()

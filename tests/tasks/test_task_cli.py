@@ -46,7 +46,15 @@ def test_train_and_eval_commands(data, tmp_path):
     cfg = config(data, tmp_path).to_dict()
     cfg["steps"] = 5
     (tmp_path / "run.json").write_text(json.dumps(cfg))
-    args = ["train", str(tmp_path / "run.json"), "--steps", "1", "--json", str(tmp_path / "t.json")]
+    args = [
+        "train",
+        "--config",
+        str(tmp_path / "run.json"),
+        "--steps",
+        "1",
+        "--json",
+        str(tmp_path / "t.json"),
+    ]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     assert "video on codes: top1" in res.output

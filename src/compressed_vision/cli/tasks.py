@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from .options import (
+    ConfigOpt,
     JsonOpt,
     OptionalCodecOpt,
     OptionalDeviceOpt,
@@ -24,7 +25,7 @@ Opt = typer.Option
 
 
 def train_command(
-    config: Annotated[Path | None, typer.Argument(help="JSON or TOML file of settings.")] = None,
+    config: ConfigOpt = None,
     task: Annotated[str | None, Opt(help="video, frames, speed or arrow.")] = None,
     inputs: Annotated[str | None, Opt(help="codes, rgb, jpeg, h264, hevc or decoded.")] = None,
     store: Annotated[str | None, Opt(help="Code store (inputs=codes).")] = None,
