@@ -64,6 +64,7 @@ class LongBenchConfig:
 
 
 def rss_mb() -> float:
+    """This process's resident memory now, MB."""
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
@@ -71,10 +72,12 @@ def rss_mb() -> float:
 
 
 def peak_rss_mb() -> float:
+    """This process's peak resident memory, MB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
 
 
 def meminfo_gb(field: str) -> float:
+    """A field of /proc/meminfo (MemTotal, ...), GB."""
     for line in Path("/proc/meminfo").read_text().splitlines():
         if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024**2
