@@ -44,7 +44,7 @@ TITLE = "Code store benchmark"
 
 @dataclass
 class StoreBenchConfig:
-    """What to measure (the flags of benchmarks/store_bench.py)."""
+    """What to measure (the options of `cvis bench store`)."""
 
     data: Path  # a folder of .mp4 clips
     work: Path
