@@ -285,14 +285,19 @@ def parse_synthetic(spec: str) -> tuple[int | None, SyntheticConfig]:
     return (int(index) if index else None), SyntheticConfig(**params)
 
 
-def synthetic_manifest(cfg: SyntheticConfig) -> Manifest:
+def synthetic_manifest(cfg: SyntheticConfig, test_videos: int = 0) -> Manifest:
     """The synthetic dataset; whole-video labels of single-segment videos are known here,
-    those of multi-segment videos (their most frequent frame label) when rendered."""
+    those of multi-segment videos (their most frequent frame label) when rendered. With
+    `test_videos`, the last that many videos are the test split and the others train."""
+    if not 0 <= test_videos <= cfg.num_videos:
+        raise CVError(f"test_videos is {test_videos}, not in [0, {cfg.num_videos}]")
+    first_test = cfg.num_videos - test_videos
     items = [
         Item(
             f"synthetic-{i:06d}",
             synthetic_source(cfg, i),
             label=CLASS_NAMES[i % cfg.num_classes] if cfg.segments <= 1 else None,
+            split=None if not test_videos else "test" if i >= first_test else "train",
         )
         for i in range(cfg.num_videos)
     ]
@@ -303,11 +308,15 @@ def synthetic_manifest(cfg: SyntheticConfig) -> Manifest:
 def manifest_from_source(
     source: str | Path, root: str | Path | None = None, split: str | None = None
 ) -> Manifest:
-    """Pick the manifest by the source: 'synthetic[?...]', a folder, a .csv or a .json
+    """Pick the manifest by the source: 'synthetic[?...]' (SyntheticConfig fields, and
+    `test_videos`: the last that many are the test split), a folder, a .csv or a .json
     (`root` defaults to the file's folder)."""
     text = str(source)
     if text == "synthetic" or text.startswith(("synthetic?", "synthetic:")):
-        return synthetic_manifest(parse_synthetic(text)[1])
+        head, _, query = text.partition("?")
+        params = dict(parse_qsl(query))
+        test_videos = int(params.pop("test_videos", 0))
+        return synthetic_manifest(parse_synthetic(f"{head}?{urlencode(params)}")[1], test_videos)
     path = Path(source)
     if path.is_dir():
         return folder_manifest(path)

@@ -35,13 +35,13 @@ from ..sources import manifest_from_source
 from ..store import CodeStore
 from ..train_loop import LoopConfig, make_optimizer, to_device, train
 from .base import ClipTask, Scores
-from .classification import WholeVideo
 from .config import TaskConfig
 from .data import Clips, CodeReader, GlobalBatches, PixelAugment, PixelReader, Reader, split_ranges
 from .ddp import Process, distributed
 from .framewise import FrameWise
 from .measure import PeakMemory, saved_activation_bytes
 from .real_footage import ArrowOfTime, PlaybackSpeed
+from .whole_video import WholeVideo
 
 TASKS: dict[str, type[ClipTask]] = {
     t.name: t for t in (WholeVideo, FrameWise, PlaybackSpeed, ArrowOfTime)
