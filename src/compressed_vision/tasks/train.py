@@ -1,9 +1,10 @@
 """`cvis train`: a downstream task trained through the one loop, then scored on the held-out
-split. Codes come from a store (looked up on the device, optionally augmented in latent
-space); pixels from video files through the RGB pipeline (PyAV decode, pixel augmentation,
-optionally re-compressed copies at a target rate). Writes to `out`: the classifier
-(`model.safetensors`, which rebuilds it alone), the optimizer state for `resume`, the
-training log and `result.json` (scores, throughput, peak memory, bytes per clip).
+split. Codes come from a store or a code file (looked up on the device, optionally augmented
+in latent space); pixels from video files (or synthetic videos) through the RGB pipeline
+(PyAV decode, pixel augmentation, optionally re-compressed copies at a target rate).
+Writes to `out`: the classifier (`model.safetensors`, which rebuilds it alone), the
+optimizer state for `resume`, the training log and `result.json` (scores, throughput, peak
+memory, bytes per clip).
 
 Under `torchrun` every process takes its share of the same global batches (`GlobalBatches`)
 and the gradients are averaged (DDP), so the run is the single-process run with the same
