@@ -37,6 +37,7 @@ from compressed_vision.cli.main import app
 from compressed_vision.codec import save_codec
 from compressed_vision.codec.files import load_code_file
 from compressed_vision.errors import TruncatedVideo, VideoError
+from compressed_vision.sources.folder import VIDEO_SUFFIXES
 from compressed_vision.store import CodeStore
 from compressed_vision.video.io import iter_frames, read_video, write_video
 from tests.conftest import moving_frames
@@ -358,7 +359,8 @@ def test_cvis_codec_encode(case, codec_path, tmp_path):
 @pytest.mark.parametrize("case", list(CASES))
 def test_cvis_store_build(case, codec_path, tmp_path):
     """The case next to a good video: the good one is stored, the case is stored or recorded
-    as a failure, the job goes on (exit 0). A folder is no item of a folder of videos."""
+    as a failure, the job goes on (exit 0). A folder, and a file without a video suffix (an
+    .m4a or .mp3 of audio only: `sources.folder`), is no item of a folder of videos."""
     videos = tmp_path / "videos"
     good = write_video(videos / "good.mp4", moving_frames(6, 32, 32))
     path = make_case(case, videos)
@@ -371,7 +373,7 @@ def test_cvis_store_build(case, codec_path, tmp_path):
     failures = {f["id"]: f for f in store.failures().values()}
     assert entries[good.name].attrs["frames"] == 6
     expect, item = encode_expect(case), path.name
-    if path.is_dir():
+    if path.is_dir() or path.suffix not in VIDEO_SUFFIXES:
         assert set(entries) == {good.name} and not failures
     elif isinstance(expect, str):
         assert set(entries) == {good.name} and set(failures) == {item}, (entries, failures)

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from compressed_vision.bench.demo import DEMO_PRESETS, run_demo
 from compressed_vision.cli.main import app
+from compressed_vision.store import CodeStore
 
 runner = CliRunner()
 
@@ -24,6 +25,11 @@ def test_demo_pipeline_runs_and_writes_its_table(tmp_path):
     assert saved["rows"] == result["rows"]
     assert "| input |" in (tmp_path / "demo.md").read_text()
     assert (tmp_path / "codec.safetensors").is_file()
+    store = CodeStore(str(tmp_path / "codes.zarr"))  # the codes the classifier trained on
+    assert [len(store.entries(split)) for split in ("train", "test")] == [40, 20]
+    for inputs in ("codes", "rgb"):  # both through `cvis train`'s path
+        trained = json.loads((tmp_path / f"classifier_{inputs}" / "result.json").read_text())
+        assert trained["inputs"] == inputs and trained["metrics"]["clips"] == 20
     augmented = {r["augmentation"]: r for r in saved["augmentation"]}
     assert set(augmented) == {"flip", "crop"}
     for row in augmented.values():  # the shipped augmenter beats the naive op and (d)

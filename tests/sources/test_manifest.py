@@ -104,3 +104,48 @@ def test_video_keys_are_valid_and_unique():
     assert video_key("abc_000010_000020") == "abc_000010_000020"
     assert video_key("jump/v1.mp4") != video_key("jump_v1.mp4")
     assert "/" not in video_key("jump/v1.mp4") and not video_key("__x").startswith("_")
+
+
+def test_split_names_are_ours_whatever_the_dataset_calls_them(tmp_path):
+    """COIN's training/testing and Kinetics' validate become train/test/val, in the items and
+    in the split asked for (by either name); other names are kept."""
+    for name in ("a", "b", "c", "d"):
+        _touch(tmp_path / "v" / f"{name}.mp4")
+    csv = tmp_path / "k.csv"
+    csv.write_text(
+        "label,youtube_id,time_start,time_end,split\n"
+        "x,a,0,1,train\nx,b,0,1,validate\nx,c,0,1,test\nx,d,0,1,holdout\n"
+    )
+    splits = {i.id[0]: i.split for i in kinetics_manifest(csv, tmp_path / "v").items}
+    assert splits == {"a": "train", "b": "val", "c": "test", "d": "holdout"}
+    for asked in ("val", "validate"):
+        (item,) = kinetics_manifest(csv, tmp_path / "v", split=asked).items
+        assert item.id.startswith("b") and item.split == "val"
+    subsets = {"a": "training", "b": "validation", "c": "testing", "d": None}
+    doc = {"database": {v: {"class": "tea", "subset": s} for v, s in subsets.items()}}
+    path = tmp_path / "coin.json"
+    path.write_text(json.dumps(doc))
+    m = coin_manifest(path, tmp_path / "v")
+    assert {i.id: i.split for i in m.items} == {"a": "train", "b": "val", "c": "test", "d": None}
+    assert [i.id for i in coin_manifest(path, tmp_path / "v", split="training").items] == ["a"]
+    assert [i.id for i in coin_manifest(path, tmp_path / "v", split="test").items] == ["c"]
+    with pytest.raises(CVError, match=r"no videos of split 'holdout' \(its splits: test, train"):
+        coin_manifest(path, tmp_path / "v", split="holdout")
+
+
+def test_cvis_train_on_a_coin_json_takes_its_training_and_testing_videos(tmp_path):
+    """COIN's own subset names select the videos of the default train_split / test_split."""
+    from compressed_vision.tasks import TaskConfig, prepare
+    from compressed_vision.video.io import write_video
+    from tests.conftest import moving_frames
+
+    subsets = {"v0": "training", "v1": "training", "v2": "testing"}
+    for vid in subsets:
+        write_video(tmp_path / "videos" / f"{vid}.mp4", moving_frames(8, 32, 32), fps=25)
+    doc = {"database": {v: {"class": "tea", "subset": s} for v, s in subsets.items()}}
+    (tmp_path / "coin.json").write_text(json.dumps(doc))
+    cfg = TaskConfig(inputs="rgb", videos=str(tmp_path / "coin.json"), size=32, frames=4)
+    prep = prepare(cfg, show_progress=False)
+    keys = [v.key for v in prep.reader.videos]
+    assert sorted(keys[v] for v, _, _ in prep.train_set.ranges) == ["v0", "v1"]
+    assert [keys[v] for v, _, _ in prep.test_set.ranges] == ["v2"]

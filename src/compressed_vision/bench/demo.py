@@ -1,27 +1,28 @@
-"""The end-to-end demo: synthetic videos -> codec -> codes on disk -> classifier on codes,
-against the same classifier on raw RGB; then latent augmentation with the shipped cr240
-codec and its shipped augmenter, on held-out synthetic clips. Needs no data from outside the
-package."""
+"""The end-to-end demo: synthetic videos -> codec -> a store of codes -> classifier on codes
+(`tasks.run_training`, as `cvis train`), against the same classifier on raw RGB (the same
+path, pixels rendered in memory); then latent augmentation with the shipped cr240 codec and
+its shipped augmenter, on held-out synthetic clips. Needs no data from outside the package."""
 
 from __future__ import annotations
 
-import io
 import platform
+import shutil
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from urllib.parse import urlencode
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
-from tqdm.auto import tqdm
+from torch.utils.data import DataLoader, Dataset, Subset
 
 from ..augment import evaluate_augmenter, evaluation_clips, load_augmenter
-from ..codec import VideoCodec, load_codec, preset, psnr, save_codec, train_codec
-from ..models import ModelConfig, build_backbone, build_classifier
+from ..codec import VideoCodec, load_codec, preset, psnr, train_codec
 from ..report import markdown_table, write_report
+from ..sources import manifest_from_source
 from ..sources.synthetic import SyntheticConfig, SyntheticVideos
-from ..tasks import TensorPairs, train_classifier
+from ..store import build_store
+from ..tasks import TaskConfig, run_training
 from ..train_loop import LoopConfig, infinite_batches
 
 
@@ -67,42 +68,68 @@ DEMO_PRESETS = {
 }
 
 
-def _materialise(cfg: SyntheticConfig, desc: str) -> tuple[torch.Tensor, torch.Tensor]:
-    ds = SyntheticVideos(cfg)
-    items = [ds[i] for i in tqdm(range(len(ds)), desc=desc, leave=False)]
-    return torch.stack([x["video"] for x in items]), torch.tensor([x["label"] for x in items])
-
-
 @torch.no_grad()
-def encode_all(
-    codec: VideoCodec, videos: torch.Tensor, device: torch.device, batch: int = 16
-) -> torch.Tensor:
-    """Encode (N, 3, T, H, W) videos to uint8/int16 codes (N, G, T', H', W') on the CPU."""
+def mean_psnr(codec: VideoCodec, videos: Dataset, device: torch.device, batch: int = 16) -> float:
+    """Mean PSNR (dB) of the codec's reconstructions of the "video"s of a dataset."""
     codec.to(device).eval()
-    dtype = torch.uint8 if codec.codebook_size <= 256 else torch.int16
-    out = [
-        codec.encode(x.to(device)).to("cpu", dtype)
-        for x in tqdm(DataLoader(videos, batch_size=batch), desc="encode", leave=False)
-    ]
-    return torch.cat(out)
-
-
-@torch.no_grad()
-def mean_psnr(
-    codec: VideoCodec, videos: torch.Tensor, device: torch.device, batch: int = 16
-) -> float:
     values = [
-        psnr(codec.reconstruct(x.to(device)).cpu(), x) for x in DataLoader(videos, batch_size=batch)
+        psnr(codec.reconstruct(b["video"].to(device)).cpu(), b["video"])
+        for b in DataLoader(videos, batch_size=batch)
     ]
     return float(np.mean(values))
 
 
-def save_codes(path: Path, codes: torch.Tensor, labels: torch.Tensor) -> int:
-    """Codes on disk (a compressed .npz; the store replaces this); returns the bytes written."""
-    buf = io.BytesIO()
-    np.savez_compressed(buf, codes=codes.numpy(), labels=labels.numpy())
-    path.write_bytes(buf.getvalue())
-    return path.stat().st_size
+def demo_data(cfg: DemoConfig) -> SyntheticConfig:
+    """The demo's videos: the train videos, then the test videos."""
+    return SyntheticConfig(
+        num_videos=cfg.train_videos + cfg.test_videos,
+        frames=cfg.frames,
+        size=cfg.size,
+        seed=cfg.seed,
+    )
+
+
+def demo_source(cfg: DemoConfig) -> str:
+    """The demo's videos as a source (`sources.manifest_from_source`), its test split the
+    last `cfg.test_videos`."""
+    return "synthetic?" + urlencode({**asdict(demo_data(cfg)), "test_videos": cfg.test_videos})
+
+
+def train_classifiers(
+    cfg: DemoConfig, store: Path, codec: Path, device: torch.device, show: bool
+) -> dict[str, dict]:
+    """The same small 3D CNN trained by `tasks.run_training` (as `cvis train`) on the store's
+    codes and on the videos' raw RGB (with a stem that brings pixels to the code grid):
+    their results (written to classifier_codes/ and classifier_rgb/ beside the store)."""
+    on_codes = TaskConfig(
+        backbone="cnn3d",
+        store=str(store),
+        codec=str(codec),
+        frames=cfg.frames,
+        size=cfg.size,
+        steps=cfg.classifier_steps,
+        batch=cfg.classifier_batch,
+        eval_batch=cfg.classifier_batch,
+        lr=2e-3,
+        weight_decay=0.01,
+        warmup=20,
+        device=str(device),
+        seed=cfg.seed,
+        out=str(store.parent / "classifier_codes"),
+    )
+    on_rgb = replace(
+        on_codes,
+        inputs="rgb",
+        store=None,
+        codec=None,
+        videos=demo_source(cfg),
+        downsample=preset(cfg.codec_preset).spatial_factor,
+        out=str(store.parent / "classifier_rgb"),
+    )
+    return {
+        "codes": run_training(on_codes, show_progress=show),
+        "rgb": run_training(on_rgb, show_progress=show),
+    }
 
 
 def run_demo(
@@ -112,81 +139,49 @@ def run_demo(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
-    data = SyntheticConfig(
-        num_videos=cfg.train_videos, frames=cfg.frames, size=cfg.size, seed=cfg.seed
+    data = demo_data(cfg)
+    codec_data = SyntheticVideos(
+        replace(data, num_videos=cfg.train_videos, frames=cfg.codec_clip_frames, seed=cfg.seed + 2)
     )
-    x_train, y_train = _materialise(data, "generate train")
-    x_test, y_test = _materialise(
-        replace(data, num_videos=cfg.test_videos, seed=cfg.seed + 1), "generate test"
-    )
-
-    codec_data = SyntheticVideos(replace(data, frames=cfg.codec_clip_frames, seed=cfg.seed + 2))
     codec_cfg = preset(cfg.codec_preset)
+    codec_path = out / "codec.safetensors"
     start = time.perf_counter()
     codec, _ = train_codec(
         codec_cfg,
         infinite_batches(codec_data, cfg.codec_batch, cfg.seed),
         LoopConfig(steps=cfg.codec_steps, lr=2e-3, warmup=20),
         device,
-        out / "codec.safetensors",
+        codec_path,
         show_progress,
     )
     codec_seconds = time.perf_counter() - start
 
-    c_train, c_test = encode_all(codec, x_train, device), encode_all(codec, x_test, device)
-    code_bytes = save_codes(out / "codes_train.npz", c_train, y_train) + save_codes(
-        out / "codes_test.npz", c_test, y_test
-    )
-    rgb_bytes = x_train.numel() + x_test.numel()  # as uint8
-    recon_psnr = mean_psnr(codec, x_test, device)
-    cr = codec.compression_rate(tuple(x_train.shape))
-
-    loop = LoopConfig(steps=cfg.classifier_steps, lr=2e-3, weight_decay=0.01, warmup=20)
-    classes = SyntheticConfig().num_classes
-    on_codes = build_classifier(
-        ModelConfig.for_codes(codec_cfg, backbone="cnn3d", num_classes=classes),
-        codec.quantizer.embeddings,
-    )
-    res_codes = train_classifier(
-        on_codes,
-        TensorPairs(c_train, y_train),
-        TensorPairs(c_test, y_test),
-        loop,
-        device,
-        cfg.classifier_batch,
-        "classifier on codes",
-        cfg.seed,
-        show_progress,
-    )
-    on_rgb = build_backbone("cnn3d", 3, classes, input_downsample=codec_cfg.spatial_factor)
-    res_rgb = train_classifier(
-        on_rgb,
-        TensorPairs(x_train, y_train),
-        TensorPairs(x_test, y_test),
-        loop,
-        device,
-        cfg.classifier_batch,
-        "classifier on RGB",
-        cfg.seed,
-        show_progress,
-    )
-
+    store = out / "codes.zarr"
+    shutil.rmtree(store, ignore_errors=True)  # an earlier run's, of another codec
+    manifest = manifest_from_source(demo_source(cfg))
+    build_store(manifest, codec, str(store), device, size=cfg.size, progress=show_progress)
+    test = [i for i, item in enumerate(manifest.items) if item.split == "test"]
+    recon_psnr = mean_psnr(codec, Subset(SyntheticVideos(data), test), device)
+    cr = codec.compression_rate((cfg.frames, cfg.size, cfg.size))
+    results = train_classifiers(cfg, store, codec_path, device, show_progress)
+    res_codes, res_rgb = results["codes"], results["rgb"]
+    classes = len(res_codes["classes"])
     rows = [
         {
             "input": "neural codes",
             "compression rate": round(cr, 1),
             "recon PSNR (dB)": round(recon_psnr, 2),
-            "top-1 (%)": round(res_codes.top1, 1),
-            "classifier train (s)": round(res_codes.train_seconds, 1),
-            "bytes on disk": code_bytes,
+            "top-1 (%)": round(res_codes["metrics"]["top1"], 1),
+            "classifier train (s)": round(res_codes["train_seconds"], 1),
+            "bytes on disk": res_codes["dataset_bytes"],
         },
         {
             "input": "raw RGB",
             "compression rate": 1.0,
             "recon PSNR (dB)": "inf",
-            "top-1 (%)": round(res_rgb.top1, 1),
-            "classifier train (s)": round(res_rgb.train_seconds, 1),
-            "bytes on disk": rgb_bytes,
+            "top-1 (%)": round(res_rgb["metrics"]["top1"], 1),
+            "classifier train (s)": round(res_rgb["train_seconds"], 1),
+            "bytes on disk": res_rgb["dataset_bytes"],
         },
     ]
     chance = 100.0 / classes
@@ -194,7 +189,8 @@ def run_demo(
         f"\n{cfg.train_videos} train / {cfg.test_videos} test synthetic videos of "
         f"{cfg.frames}x{cfg.size}x{cfg.size}, {classes} motion classes (chance {chance:.0f}%); "
         f"codec `{cfg.codec_preset}` trained {cfg.codec_steps} steps in {codec_seconds:.0f} s; "
-        f"classifiers {cfg.classifier_steps} steps each; device {device}, "
+        f"codes in a store, raw RGB as uint8 frames; classifiers (`cvis train`) "
+        f"{cfg.classifier_steps} steps each; device {device}, "
         f"{platform.machine()}, {torch.get_num_threads()} threads.\n"
     )
     augment_rows, augment_note = latent_augmentation(cfg, device)
@@ -213,7 +209,6 @@ def run_demo(
         "chance_top1": chance,
     }
     write_report(out, "demo", payload, table)
-    save_codec(out / "codec.safetensors", codec)
     return {**payload, "table": table}
 
 

@@ -33,6 +33,7 @@ from ..baselines.copies import recompress_copies
 from ..codec import load_codec
 from ..report import Run, markdown_table, save_plot, write_results
 from ..sources import manifest_from_source
+from ..sources.folder import find_videos
 from ..sources.synthetic import CLASS_NAMES, SyntheticConfig, make_video
 from ..store import build_store
 from ..store.info import bytes_on_disk
@@ -228,10 +229,10 @@ def write_camera_dataset(
 def resize_folder(src: str | Path, out_dir: str | Path, size: int, crf: int = 12) -> Path:
     """Every video of a folder, resized to cover `size` x `size` and centre-cropped, as
     near-lossless H.264 (the training size, decoded once instead of at every step)."""
-    out = Path(out_dir)
-    for path in sorted(Path(src).iterdir()):
-        target = out / f"{path.stem}.mp4"
-        if path.suffix.lower() in (".mp4", ".avi", ".mov", ".mkv", ".webm") and not target.exists():
+    src, out = Path(src), Path(out_dir)
+    for path in find_videos(src):
+        target = out / path.relative_to(src).with_suffix(".mp4")
+        if not target.exists():
             write_video(target, read_video(path, size=size), fps=25, crf=crf)
     return out
 

@@ -19,11 +19,11 @@ from tqdm.auto import tqdm
 
 from ..baselines import METHODS, at_rate, frames_ms_ssim, frames_psnr
 from ..codec import Codec, codec_fingerprint, common_region, load_codec
-from ..codec.data import find_videos
 from ..codec.files import frames_to_tensor, tensor_to_frames
 from ..codec.lossless import IntegerPrior, load_prior
 from ..codec.rate import rate_figures
 from ..report import Run, command_line, machine, markdown_table, save_plot, write_results
+from ..sources.folder import find_videos
 from ..video.io import read_video
 
 

@@ -10,14 +10,8 @@ import torch
 from torch.utils.data import Dataset
 
 from ..errors import VideoError
-from ..video.io import find_files, read_video
-
-VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".webm", ".mov", ".gif", ".m4v", ".mpg", ".mpeg", ".flv"}
-
-
-def find_videos(root: str | Path) -> list[Path]:
-    """Every video file under `root` (recursive, by suffix), sorted."""
-    return find_files(root, VIDEO_SUFFIXES)
+from ..sources.folder import find_videos
+from ..video.io import read_video
 
 
 class VideoFolderClips(Dataset):

@@ -1,4 +1,6 @@
-"""Encoding video files to code files and back, streaming chunk by chunk."""
+"""Encoding video files to code files and back, streaming chunk by chunk. A code file
+(.npz) is also a one-video store: `store.CodeStore` opens it, so every reader of codes
+(decode, the datasets, `cvis train`) takes either."""
 
 from __future__ import annotations
 
@@ -64,6 +66,8 @@ def encode_file(
         "height": height,
         "width": width,
         "codec": codec.fingerprint(),
+        "codec_kind": codec.kind,  # with the spec: a store opens the file (`store.reader`)
+        "codec_spec": codec.spec.to_dict(),
     }
     if truncated:
         meta.update(partial=True, declared_frames=truncated[0].declared, decoded_frames=frames)

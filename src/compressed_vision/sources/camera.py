@@ -25,7 +25,7 @@ from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
 from ..errors import VideoError
-from ..video.io import find_files
+from .folder import find_files
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 VAL_EVERY = 5  # about one photo in five is held out for validation
@@ -33,7 +33,7 @@ PHOTO_SIDE = 512  # photos are kept in memory with this shorter side (and half a
 
 
 def find_images(root: str | Path) -> list[Path]:
-    """Every image file under `root` (recursive, by suffix), sorted."""
+    """Every image file under `root` (recursive, by suffix, hidden files skipped), sorted."""
     return find_files(root, IMAGE_SUFFIXES)
 
 

@@ -1,19 +1,23 @@
 """Manifests: the list of videos to put in a store, with their labels, from a source dataset.
 
-- `folder_manifest`: every file under a folder, recursively (hidden files skipped); the label
-  is the name of the file's parent folder (the UCF-101 layout). Files PyAV cannot read end
-  up in the store's failure list.
+- `folder_manifest`: every video under a folder (`sources.folder`: by suffix, recursively,
+  hidden files skipped); the label is the name of the file's parent folder (the UCF-101
+  layout). Files PyAV cannot read end up in the store's failure list.
 - `kinetics_manifest`: a CSV with columns label, youtube_id, time_start, time_end (and
-  optionally split). The video is looked up by file name anywhere under `root`: first
+  optionally split). The video is looked up by file name among the videos under `root`: first
   `{youtube_id}_{time_start:06d}_{time_end:06d}.mp4`, an already trimmed clip that is used
   whole; else `{youtube_id}.mp4`, the full video, trimmed to [time_start, time_end) seconds.
   A row with an empty label, bad times (time_end <= time_start) or no video file becomes a
   failure of that item.
 - `coin_manifest`: a JSON {"database": {id: {"class": ..., "subset": ..., "annotation":
   [{"segment": [start_s, end_s], "label": ...}, ...]}}} (the COIN layout); the video is
-  `{id}.<any extension>` under `root`; the segments give per-frame labels. A malformed entry
+  `{id}.<a video suffix>` under `root`; the segments give per-frame labels. A malformed entry
   (or a segment that ends before it starts) or a missing video becomes a failure of that item.
 - `synthetic_manifest`: the procedural dataset of `sources.synthetic`, so no files are needed.
+
+Splits are ours whatever the dataset calls them (`split_name`): train, val and test (COIN's
+`training` / `testing`, Kinetics' `validate` are mapped; other names are kept as they are),
+both in the items and in the `split` asked for.
 
 A duplicate id with different entries becomes a failure of that id; a `split` that no video
 of the file has, a CSV without the columns, or a JSON without a database (or with a key given
@@ -25,7 +29,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
 import re
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -33,6 +36,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from ..errors import CVError
+from .folder import find_videos
 from .synthetic import CLASS_NAMES, SyntheticConfig
 
 
@@ -43,6 +47,16 @@ def video_key(item_id: str) -> str:
     if key != item_id:
         key += "-" + hashlib.sha1(item_id.encode()).hexdigest()[:8]
     return key
+
+
+# A dataset's own split names -> ours (train / val / test).
+SPLIT_NAMES = {"training": "train", "validation": "val", "validate": "val", "testing": "test"}
+
+
+def split_name(name: str | None) -> str | None:
+    """Our name of a dataset's split (None and "" for none; unknown names unchanged)."""
+    name = (name or "").strip()
+    return SPLIT_NAMES.get(name.lower(), name) or None
 
 
 Segment = tuple[float, float, str]  # (start seconds, end seconds, label)
@@ -103,15 +117,6 @@ def make_manifest(
     return Manifest(ordered, classes, frame_classes, description)
 
 
-def _walk(root: Path) -> list[Path]:
-    """Every non-hidden file under `root`, in a stable (sorted) order."""
-    found = []
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found += [Path(folder) / f for f in sorted(files) if not f.startswith(".")]
-    return found
-
-
 def _need_dir(root: str | Path) -> Path:
     root = Path(root)
     if not root.is_dir():
@@ -128,7 +133,7 @@ def folder_manifest(root: str | Path) -> Manifest:
             source=str(path),
             label=None if path.parent == root else path.parent.name,
         )
-        for path in _walk(root)
+        for path in find_videos(root)
     ]
     return make_manifest(items, f"folder {root}")
 
@@ -137,7 +142,7 @@ def kinetics_manifest(csv_path: str | Path, root: str | Path, split: str | None 
     """A Kinetics-style CSV (see the module docstring for how files are found and trimmed)."""
     csv_path, root = Path(csv_path), _need_dir(root)
     by_name: dict[str, Path] = {}
-    for path in _walk(root):
+    for path in find_videos(root):
         by_name.setdefault(path.name, path)
     try:
         with open(csv_path, newline="") as f:
@@ -147,10 +152,11 @@ def kinetics_manifest(csv_path: str | Path, root: str | Path, split: str | None 
     need = {"label", "youtube_id", "time_start", "time_end"}
     if not rows or not need <= set(rows[0]):
         raise CVError(f"a Kinetics CSV needs the columns {sorted(need)}", csv_path)
-    _need_split(split, {row.get("split") for row in rows}, csv_path)
+    splits = [split_name(row.get("split")) for row in rows]
+    wanted = _need_split(split, set(splits), csv_path)
     items = []
-    for line, row in enumerate(rows, start=2):
-        if split is not None and row.get("split") != split:
+    for line, (row, row_split) in enumerate(zip(rows, splits, strict=True), start=2):
+        if wanted is not None and row_split != wanted:
             continue
         yid = (row["youtube_id"] or "").strip()  # None: a short row
         try:
@@ -160,7 +166,7 @@ def kinetics_manifest(csv_path: str | Path, root: str | Path, split: str | None 
             continue
         item_id = f"{yid}_{int(start):06d}_{int(end):06d}"
         label = (row["label"] or "").strip() or None
-        common = {"label": label, "split": row.get("split") or None}
+        common = {"label": label, "split": row_split}
         clip, full = by_name.get(f"{item_id}.mp4"), by_name.get(f"{yid}.mp4")
         if label is None:
             error = f"label missing in the CSV ({csv_path} line {line})"
@@ -189,13 +195,13 @@ def coin_manifest(json_path: str | Path, root: str | Path, split: str | None = N
     if not isinstance(database, dict):
         raise CVError("not a COIN-style JSON: no 'database' object of videos by id", json_path)
     subsets = {vid: _subset(entry) for vid, entry in database.items()}
-    _need_split(split, set(subsets.values()), json_path)
+    wanted = _need_split(split, set(subsets.values()), json_path)
     by_stem: dict[str, Path] = {}
-    for path in _walk(root):
+    for path in find_videos(root):
         by_stem.setdefault(path.stem, path)
     items = []
     for vid, entry in database.items():
-        if split is not None and subsets[vid] != split:
+        if wanted is not None and subsets[vid] != wanted:
             continue
         try:
             label, segments = _coin_entry(entry)
@@ -227,9 +233,9 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _subset(entry: Any) -> str | None:
-    """A COIN entry's split (its "subset") when it has one, a string."""
+    """A COIN entry's split (its "subset", by our name) when it has one, a string."""
     subset = entry.get("subset") if isinstance(entry, dict) else None
-    return subset if isinstance(subset, str) else None
+    return split_name(subset) if isinstance(subset, str) else None
 
 
 def _coin_entry(entry: Any) -> tuple[str | None, tuple[Segment, ...]]:
@@ -250,11 +256,14 @@ def _coin_entry(entry: Any) -> tuple[str | None, tuple[Segment, ...]]:
     return label, segments
 
 
-def _need_split(split: str | None, splits: set[str | None], path: Path) -> None:
-    """Refuse a split that no row/entry of the file has (it would make an empty store)."""
-    if split is not None and split not in splits:
+def _need_split(split: str | None, splits: set[str | None], path: Path) -> str | None:
+    """Our name of the split asked for; refuse one that no row/entry of the file has (it
+    would make an empty store)."""
+    wanted = split_name(split)
+    if wanted is not None and wanted not in splits:
         found = ", ".join(sorted(s for s in splits if isinstance(s, str))) or "none"
         raise CVError(f"no videos of split {split!r} (its splits: {found})", path)
+    return wanted
 
 
 def synthetic_source(cfg: SyntheticConfig, index: int) -> str:
@@ -276,14 +285,19 @@ def parse_synthetic(spec: str) -> tuple[int | None, SyntheticConfig]:
     return (int(index) if index else None), SyntheticConfig(**params)
 
 
-def synthetic_manifest(cfg: SyntheticConfig) -> Manifest:
+def synthetic_manifest(cfg: SyntheticConfig, test_videos: int = 0) -> Manifest:
     """The synthetic dataset; whole-video labels of single-segment videos are known here,
-    those of multi-segment videos (their most frequent frame label) when rendered."""
+    those of multi-segment videos (their most frequent frame label) when rendered. With
+    `test_videos`, the last that many videos are the test split and the others train."""
+    if not 0 <= test_videos <= cfg.num_videos:
+        raise CVError(f"test_videos is {test_videos}, not in [0, {cfg.num_videos}]")
+    first_test = cfg.num_videos - test_videos
     items = [
         Item(
             f"synthetic-{i:06d}",
             synthetic_source(cfg, i),
             label=CLASS_NAMES[i % cfg.num_classes] if cfg.segments <= 1 else None,
+            split=None if not test_videos else "test" if i >= first_test else "train",
         )
         for i in range(cfg.num_videos)
     ]
@@ -294,11 +308,15 @@ def synthetic_manifest(cfg: SyntheticConfig) -> Manifest:
 def manifest_from_source(
     source: str | Path, root: str | Path | None = None, split: str | None = None
 ) -> Manifest:
-    """Pick the manifest by the source: 'synthetic[?...]', a folder, a .csv or a .json
+    """Pick the manifest by the source: 'synthetic[?...]' (SyntheticConfig fields, and
+    `test_videos`: the last that many are the test split), a folder, a .csv or a .json
     (`root` defaults to the file's folder)."""
     text = str(source)
     if text == "synthetic" or text.startswith(("synthetic?", "synthetic:")):
-        return synthetic_manifest(parse_synthetic(text)[1])
+        head, _, query = text.partition("?")
+        params = dict(parse_qsl(query))
+        test_videos = int(params.pop("test_videos", 0))
+        return synthetic_manifest(parse_synthetic(f"{head}?{urlencode(params)}")[1], test_videos)
     path = Path(source)
     if path.is_dir():
         return folder_manifest(path)

@@ -5,6 +5,9 @@ Opening reads the root `zarr.json` (and the prior of a learned-coded store, see
 and `index.cvi`, see `store.index`); a window of codes is one ranged read of the pack that
 holds it.
 
+A code file of `cvis codec encode` (.npz, `codec.files`) opens as a store of one video (its
+codes held in memory; no failures, no labels), so every reader of codes takes either.
+
 Damage is a `CVError` naming the file at fault: a garbled `zarr.json`, index or prior names
 that file; corrupt attrs of a video name the index and the video; a chunk that is missing or
 cannot be decoded names the pack, the video's key and the code steps it holds.
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,11 +25,13 @@ import numpy as np
 from ..codec.base import Codec, CodeSpec
 from ..codec.checkpoint import KIND as OUR_KIND
 from ..codec.config import CodecConfig
+from ..codec.files import load_code_file
 from ..codec.official.config import CodecKwargs
 from ..codec.official.load import KIND as OFFICIAL_KIND
 from ..errors import CVError
-from .chunks import chunk_codec
-from .index import State, VideoRecord, load_state, pack_path
+from ..sources.manifest import video_key
+from .chunks import DEFAULT, chunk_codec
+from .index import Index, State, VideoRecord, load_state, pack_path
 from .layout import FORMAT, INDEX, ROOT_META, VERSION, StoreFiles, code_dtype
 from .packs import LABELS
 
@@ -119,15 +125,60 @@ def _check_root_attrs(attrs: dict[str, Any], where: str) -> CodeSpec:
         raise CVError(f"corrupt root attrs: codec ({e})", where) from e
 
 
+def open_code_file(path: str) -> tuple[dict[str, Any], State, np.ndarray]:
+    """A code file (.npz of `cvis codec encode`) as a store of one video: its root attrs,
+    its state and its codes (G, T', H', W'); `CVError` for a file written without its
+    codec's spec (by an older version: encode again)."""
+    codes, meta = load_code_file(path)
+    if not isinstance(meta.get("codec_spec"), dict) or not isinstance(meta.get("codec"), str):
+        raise CVError("a code file without its codec's spec cannot be read as a store", path)
+    g, steps, h, w = codes.shape
+    attrs = {
+        "format": FORMAT,
+        "version": VERSION,
+        "codec_kind": meta.get("codec_kind"),
+        "codec": meta["codec_spec"],
+        "codec_fingerprint": meta["codec"],
+        "chunk_codec": DEFAULT,
+        "size": None,
+        "fps": meta["fps"],
+        "chunk_steps": steps,
+        "classes": [],
+        "frame_classes": [],
+    }
+    source = str(meta.get("source", path))
+    video = {
+        "id": source,
+        "source": source,
+        **{k: meta[k] for k in ("fps", "frames", "height", "width")},
+        "label": None,
+        "label_index": -1,
+        "steps": steps,
+        "code_shape": [g, steps, h, w],
+    }
+    video.update(
+        {k: meta[k] for k in ("partial", "declared_frames", "decoded_frames") if k in meta}
+    )
+    record = VideoRecord(video, "", 0, (codes.nbytes,), 0, path)
+    key = video_key(Path(source).name)
+    return attrs, State(Index(videos={key: record}), [], []), codes.numpy()
+
+
 class CodeStore:
-    """A store opened for reading (a local path or any fsspec URL). Pickles with its index,
-    so it can be handed to DataLoader workers."""
+    """A store opened for reading (a local path or any fsspec URL), or a code file (.npz)
+    as a store of one video. Pickles with its index, so it can be handed to DataLoader
+    workers."""
 
     def __init__(self, url: str, storage_options: dict[str, Any] | None = None):
         self.files = StoreFiles(url, storage_options)
         self.url, self.storage_options = self.files.url, storage_options
-        attrs = read_root_attrs(self.files)
-        check_version(attrs, self.url)
+        self._state: State | None = None
+        self._codes: np.ndarray | None = None  # a code file's
+        if self.url.endswith(".npz"):
+            attrs, self._state, self._codes = open_code_file(self.url)
+        else:
+            attrs = read_root_attrs(self.files)
+            check_version(attrs, self.url)
         self.attrs = attrs
         self.codec_config = _check_root_attrs(attrs, self.location(ROOT_META))
         try:
@@ -139,7 +190,6 @@ class CodeStore:
         self.frame_classes: list[str] = list(attrs["frame_classes"])
         self.chunk_steps: int = attrs["chunk_steps"]
         self.dtype = code_dtype(self.codec_config.codebook_size)
-        self._state: State | None = None
 
     @property
     def state(self) -> State:
@@ -149,8 +199,8 @@ class CodeStore:
         return self._state
 
     def location(self, *parts: str) -> str:
-        """The path (or URL) of a file of the store, for messages."""
-        return self.files.location(*parts)
+        """The path (or URL) of a file of the store (a code file: itself), for messages."""
+        return self.url if self._codes is not None else self.files.location(*parts)
 
     def check_codec(self, codec: Codec) -> None:
         """Raise `CVError` unless `codec` is the one the store's codes were written with."""
@@ -235,6 +285,8 @@ class CodeStore:
         stop, step = min(stop, steps), self.chunk_steps
         if start >= stop:
             return np.zeros((g, 0, h, w), self.dtype)
+        if self._codes is not None:
+            return self._codes[:, start:stop].astype(self.dtype)
         first, last = start // step, (stop - 1) // step
         ends = np.concatenate([[0], np.cumsum(record.chunks)])
         where = self.location(pack_path(record.pack))

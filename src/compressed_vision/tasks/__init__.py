@@ -2,20 +2,15 @@
 label-free real-footage tasks (playback speed, arrow of time), their data, training (one
 process or DDP), evaluation and checkpoints."""
 
-from .classification import ClassifierResult, TensorPairs, evaluate, train_classifier
 from .config import TaskConfig, load_config
 from .eval import run_eval
 from .train import TASKS, prepare, run_training
 
 __all__ = [
     "TASKS",
-    "ClassifierResult",
     "TaskConfig",
-    "TensorPairs",
-    "evaluate",
     "load_config",
     "prepare",
     "run_eval",
     "run_training",
-    "train_classifier",
 ]

@@ -5,7 +5,8 @@ video's end or past `stop` (the end of its split) by repeating the last step:
 - `CodeReader`: code windows of a store, (G, n, H', W') int64 (the model looks them up);
 - `PixelReader`: the RGB pipeline: frames decoded with PyAV (or from a zip of JPEGs),
   (3, n * tf, H, W) float in [0, 1], from the videos of a manifest or their re-compressed
-  copies (`baselines.copies`: JPEG / H.264 / HEVC at a target compression rate).
+  copies (`baselines.copies`: JPEG / H.264 / HEVC at a target compression rate); synthetic
+  items are rendered once and held in memory as uint8.
 
 `Clips` is the dataset: in training, item `draw` is one random clip of video `draw % N`,
 drawn from a generator seeded by (seed, draw), so the clips do not depend on the number of
@@ -94,8 +95,9 @@ def _read_zip(path: str, first: int, count: int) -> np.ndarray:
 class PixelReader:
     """The RGB pipeline over a manifest's video files, resized to cover `size` x `size` and
     centre-cropped; with `copies` (item id -> file), frames come from re-compressed copies
-    (made at `size` by `recompress_copies`) and labels from the original items. Items that
-    cannot be read are listed in `failures` and left out."""
+    (made at `size` by `recompress_copies`) and labels from the original items. Synthetic
+    items (without a copy) are rendered once and kept in memory; their bytes are those of
+    their raw uint8 frames. Items that cannot be read are listed in `failures` and left out."""
 
     def __init__(
         self,
@@ -113,6 +115,7 @@ class PixelReader:
         self.offsets: list[int] = []  # first frame of the item in its source file
         self.frames: list[int] = []
         self.frame_labels: list[np.ndarray | None] = []
+        self.rendered: dict[int, np.ndarray] = {}  # synthetic items' frames, by video
         self.videos: list[VideoRecord] = []
         self.failures: dict[str, str] = {}
         copies = copies or {}
@@ -131,15 +134,18 @@ class PixelReader:
         """Probe one item and add it; returns the bytes of the file its frames come from."""
         if item.error:
             raise CVError(item.error)
-        if item.source.startswith("synthetic:"):
-            raise CVError("the RGB pipeline reads video files: write synthetic videos to files")
         source = open_source(item, self.size)
-        offset = round((item.start or 0.0) * source.fps)
-        frames = count_frames(item.source) - offset
-        if item.end is not None:
-            frames = min(frames, round((item.end - (item.start or 0.0)) * source.fps))
-        if frames < 1:
-            raise CVError("no frames in the selected time range", item.source)
+        rendered = None
+        if item.source.startswith("synthetic:"):
+            rendered = np.concatenate(list(source.chunks(1 << 30)))
+            offset, frames = 0, len(rendered)
+        else:
+            offset = round((item.start or 0.0) * source.fps)
+            frames = count_frames(item.source) - offset
+            if item.end is not None:
+                frames = min(frames, round((item.end - (item.start or 0.0)) * source.fps))
+            if frames < 1:
+                raise CVError("no frames in the selected time range", item.source)
         names = source.frame_labels(frames)
         index = {c: i for i, c in enumerate(self.frame_classes)}
         labels = None if names is None else np.array([index.get(n, -1) for n in names])
@@ -147,18 +153,24 @@ class PixelReader:
         steps = -(-frames // self.temporal_factor)
         if copy is not None:
             item, offset = Item(item.id, copy, item.label, item.segments, split=item.split), 0
+        elif rendered is not None:
+            self.rendered[len(self.items)] = rendered
         self.items.append(item)
         self.offsets.append(offset)
         self.frames.append(frames)
         self.frame_labels.append(labels)
         self.videos.append(VideoRecord(item.id, steps, label, labels is not None, item.split))
+        if rendered is not None and copy is None:
+            return rendered.nbytes
         return Path(item.source).stat().st_size
 
     def read(self, v: int, start: int, steps: int, stop: int) -> Clip:
         tf, n, item = self.temporal_factor, self.frames[v], self.items[v]
         first, count = start * tf, steps * tf
         have = max(1, min(count, n - first, (stop - start) * tf))
-        if item.source.endswith(".zip"):
+        if v in self.rendered:
+            frames = self.rendered[v][first : first + have]
+        elif item.source.endswith(".zip"):
             frames = _read_zip(item.source, first, have)
         elif self.decoder == "opencv":
             frames = read_clip_opencv(item.source, self.offsets[v] + first, have, self.size)

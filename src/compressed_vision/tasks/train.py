@@ -1,9 +1,10 @@
 """`cvis train`: a downstream task trained through the one loop, then scored on the held-out
-split. Codes come from a store (looked up on the device, optionally augmented in latent
-space); pixels from video files through the RGB pipeline (PyAV decode, pixel augmentation,
-optionally re-compressed copies at a target rate). Writes to `out`: the classifier
-(`model.safetensors`, which rebuilds it alone), the optimizer state for `resume`, the
-training log and `result.json` (scores, throughput, peak memory, bytes per clip).
+split. Codes come from a store or a code file (looked up on the device, optionally augmented
+in latent space); pixels from video files (or synthetic videos) through the RGB pipeline
+(PyAV decode, pixel augmentation, optionally re-compressed copies at a target rate).
+Writes to `out`: the classifier (`model.safetensors`, which rebuilds it alone), the
+optimizer state for `resume`, the training log and `result.json` (scores, throughput, peak
+memory, bytes per clip).
 
 Under `torchrun` every process takes its share of the same global batches (`GlobalBatches`)
 and the gradients are averaged (DDP), so the run is the single-process run with the same
@@ -35,13 +36,13 @@ from ..sources import manifest_from_source
 from ..store import CodeStore
 from ..train_loop import LoopConfig, make_optimizer, to_device, train
 from .base import ClipTask, Scores
-from .classification import WholeVideo
 from .config import TaskConfig
 from .data import Clips, CodeReader, GlobalBatches, PixelAugment, PixelReader, Reader, split_ranges
 from .ddp import Process, distributed
 from .framewise import FrameWise
 from .measure import PeakMemory, saved_activation_bytes
 from .real_footage import ArrowOfTime, PlaybackSpeed
+from .whole_video import WholeVideo
 
 TASKS: dict[str, type[ClipTask]] = {
     t.name: t for t in (WholeVideo, FrameWise, PlaybackSpeed, ArrowOfTime)

@@ -36,17 +36,6 @@ class VideoInfo:
     duration: float  # seconds; 0.0 when unknown
 
 
-def find_files(root: str | Path, suffixes: set[str]) -> list[Path]:
-    """Every file under `root` (recursive) whose suffix is in `suffixes`, sorted; `root`
-    itself when it is a file."""
-    root = Path(root)
-    if root.is_file():
-        return [root]
-    if not root.is_dir():
-        raise VideoError("no such folder or file", root)
-    return sorted(p for p in root.rglob("*") if p.suffix.lower() in suffixes and p.is_file())
-
-
 def _open(path: str | Path) -> av.container.InputContainer:
     path = Path(path)
     if not path.exists():
