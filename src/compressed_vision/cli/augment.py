@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from .options import (
+    AmpOpt,
     CodecOpt,
     ConfigOpt,
     CvisTyper,
@@ -20,6 +21,7 @@ from .options import (
     OptionalCodecOpt,
     comma_list,
     given_fields,
+    report_training,
     write_json,
 )
 
@@ -79,9 +81,7 @@ def train_cmd(
     ] = 500,
     seed: int = 0,
     device: DeviceOpt = "auto",
-    amp: Annotated[
-        bool, typer.Option(help="bfloat16 autocast (CUDA, or a CPU with native bfloat16).")
-    ] = False,
+    amp: AmpOpt = False,
     json_out: JsonOpt = None,
 ) -> None:
     """Train an augmenter for --codec: targets are the codec's latents of the transformed
@@ -97,13 +97,8 @@ def train_cmd(
         fields["types"] = comma_list(types)
     recipe = load_recipe(config, **fields)
     _, history = run_recipe(recipe, out, device, checkpoint_every)
-    last = history[-1] if history else {}
-    typer.echo(
-        f"wrote {out} (last step: decoded PSNR {last.get('psnr', float('nan')):.2f} dB, "
-        f"code agreement {last.get('agree', float('nan')):.3f}; log in {out}.log.json)"
-    )
-    result = {"checkpoint": str(out), "log": f"{out}.log.json", "steps_run": len(history)}
-    write_json(json_out, result | {"last_step": last})
+    last_step = "last step: decoded PSNR {psnr:.2f} dB, code agreement {agree:.3f}"
+    report_training(out, history, last_step, json_out)
 
 
 @augment_app.command("eval")

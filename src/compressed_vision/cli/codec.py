@@ -17,6 +17,7 @@ from .options import (
     JsonOpt,
     given_fields,
     parse_options,
+    report_training,
     write_json,
 )
 
@@ -90,13 +91,7 @@ def codec_train(
     options = {**(parse_options(option) or {}), **({"channels": channels} if channels else {})}
     recipe = load_recipe(config, options, **given_fields(ctx, CodecRecipe))
     _, history = run_recipe(recipe, out, device, resume, checkpoint_every, minutes=minutes)
-    last = history[-1] if history else {}
-    typer.echo(
-        f"wrote {out} (last training PSNR {last.get('psnr', float('nan')):.2f} dB; "
-        f"log in {out}.log.json)"
-    )
-    result = {"checkpoint": str(out), "log": f"{out}.log.json", "steps_run": len(history)}
-    write_json(json_out, result | {"last_step": last})
+    report_training(out, history, "last training PSNR {psnr:.2f} dB", json_out)
 
 
 @codec_app.command("prior")

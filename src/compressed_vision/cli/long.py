@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from .options import CodecOpt, CvisTyper, DeviceOpt, JsonOpt, OptionalCodecOpt, write_json
+from .options import AmpOpt, CodecOpt, CvisTyper, DeviceOpt, JsonOpt, OptionalCodecOpt, write_json
 
 long_app = CvisTyper(
     help="Hour-long videos: stream them into a store, train on them whole.", no_args_is_help=True
@@ -33,9 +33,7 @@ def demo(
     ] = None,
     seed: int = 0,
     device: DeviceOpt = "auto",
-    amp: Annotated[
-        bool, typer.Option(help="bfloat16 autocast (CUDA, or a CPU with native bfloat16).")
-    ] = False,
+    amp: AmpOpt = False,
     json_out: JsonOpt = None,
 ) -> None:
     """Generate a training tour and a test tour (same world, other routes), encode them (with

@@ -39,6 +39,22 @@ ConfigOpt = Annotated[
 ]
 
 
+AmpOpt = Annotated[
+    bool, typer.Option(help="bfloat16 autocast (CUDA, or a CPU with native bfloat16).")
+]
+
+
+def report_training(
+    out: Path, history: list[dict[str, float]], last_step: str, json_out: Path | None
+) -> None:
+    """Print where a training run wrote its checkpoint and log, with `last_step` (a format
+    string over the last logged step's values), and write the --json summary."""
+    last = {"psnr": float("nan"), "agree": float("nan"), **(history[-1] if history else {})}
+    typer.echo(f"wrote {out} ({last_step.format(**last)}; log in {out}.log.json)")
+    result = {"checkpoint": str(out), "log": f"{out}.log.json", "steps_run": len(history)}
+    write_json(json_out, result | {"last_step": history[-1] if history else {}})
+
+
 def write_json(path: Path | None, result: dict[str, Any]) -> None:
     """Write `result` to `path` (the --json option) when one is given."""
     if path is not None:
