@@ -63,6 +63,13 @@ def bench_rd(
 @bench_app.command("downstream")
 def downstream_command(
     codec: CodecOpt = "cr240",
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="A shared data folder: its videos for the speed / arrow tasks, its photos/ for "
+            "the camera-motion tasks (the two options below set them one by one)."
+        ),
+    ] = None,
     real_videos: Annotated[
         Path | None, typer.Option(help="Folder of real videos for the speed / arrow tasks.")
     ] = None,
@@ -87,7 +94,14 @@ def downstream_command(
     option: Annotated[
         list[str] | None, typer.Option(help="Backbone option key=value; repeat.")
     ] = None,
-    steps: Annotated[int | None, typer.Option(help="Training steps per run (all tasks).")] = None,
+    steps: Annotated[
+        int | None, typer.Option(help="Training steps per run (synthetic tasks).")
+    ] = None,
+    real_steps: Annotated[
+        int | None, typer.Option(help="Training steps per run (real-footage tasks).")
+    ] = None,
+    train_videos: Annotated[int | None, typer.Option(help="Synthetic training videos.")] = None,
+    test_videos: Annotated[int | None, typer.Option(help="Synthetic test videos.")] = None,
     seeds: Annotated[
         int | None, typer.Option(help="Runs per task and input; top-1 is their mean.")
     ] = None,
@@ -95,6 +109,13 @@ def downstream_command(
         "results"
     ),
     name: Annotated[str, typer.Option(help="Base name of the written files.")] = "downstream",
+    work: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder for data, stores, copies and runs (finished runs are reused; default: "
+            "a folder beside --out)."
+        ),
+    ] = None,
     device: DeviceOpt = "auto",
     json_out: JsonOpt = None,
 ) -> None:
@@ -107,6 +128,9 @@ def downstream_command(
 
     if preset not in DOWNSTREAM_PRESETS:
         raise typer.BadParameter(f"choose from {sorted(DOWNSTREAM_PRESETS)}", param_hint="--preset")
+    if data is not None:
+        real_videos = real_videos or data
+        photos = photos or (data / "photos" if (data / "photos").is_dir() else None)
     cfg = replace(
         DOWNSTREAM_PRESETS[preset],
         codec=codec,
@@ -121,11 +145,13 @@ def downstream_command(
         "backbone": backbone,
         "backbone_options": parse_options(option),
         "seeds": seeds,
+        "steps": steps,
+        "real_steps": real_steps,
+        "train_videos": train_videos,
+        "test_videos": test_videos,
     }
-    if steps is not None:
-        changes.update(steps=steps, real_steps=steps)
     cfg = replace(cfg, **{k: v for k, v in changes.items() if v is not None})
-    result = run_downstream(cfg, out, name)
+    result = run_downstream(cfg, out, name, work_dir=work)
     typer.echo(result["table"])
     written = ", ".join(str(out / f"{name}.{ext}") for ext in ("json", "md", "png"))
     typer.echo(f"written: {written}")
@@ -450,6 +476,7 @@ def rd_baselines_command(
     show(rd_baselines(data, out, frames, size, tuple(crs or CRS)), json_out)
 
 
-def run_as_script(command: str) -> None:
-    """`cvis bench <command>` with this process's arguments: what benchmarks/*.py run."""
-    bench_app([command, *sys.argv[1:]], prog_name="cvis bench")
+def run_as_script(command: str, defaults: tuple[str, ...] = ()) -> None:
+    """`cvis bench <command>` with this process's arguments (after `defaults`, which they
+    override): what benchmarks/*.py run."""
+    bench_app([command, *defaults, *sys.argv[1:]], prog_name="cvis bench")
