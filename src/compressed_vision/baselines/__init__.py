@@ -1,7 +1,9 @@
 """Classical codec baselines (JPEG, H.264, HEVC) at a matched compression rate.
 
 The compression rate of a classical codec is raw uint8 RGB bytes over coded payload bytes
-(see `rate`); `jpeg_at_rate` and `mpeg_at_rate` search a codec's setting for a target rate.
+(see `rate`); `jpeg_at_rate` and `mpeg_at_rate` search a codec's setting for a target rate;
+`copies.recompress_copies` re-compresses a dataset once, the preparation step of `cvis train`
+on jpeg / h264 / hevc / decoded inputs.
 """
 
 from .jpeg import jpeg_at_rate, jpeg_decode, jpeg_encode, jpeg_roundtrip

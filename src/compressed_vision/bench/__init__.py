@@ -1,1 +1,2 @@
-"""bench stage (see docs/design.md)."""
+"""The benchmarks: each measurement as a library call (`cvis bench ...` runs them; the
+scripts in benchmarks/ are thin wrappers), written through `report`."""
