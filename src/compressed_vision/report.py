@@ -44,8 +44,12 @@ def write_report(
 
 
 def command_line(argv: list[str] | None = None) -> str:
-    """The command that started this process, as a shell line: `python script args...`."""
-    return shlex.join(["python", *(sys.argv if argv is None else argv)])
+    """The command that started this process, as a shell line: `cvis args...` for the `cvis`
+    command, else `python script args...`."""
+    argv = sys.argv if argv is None else argv
+    if argv and Path(argv[0]).name == "cvis":
+        return shlex.join(["cvis", *argv[1:]])
+    return shlex.join(["python", *argv])
 
 
 def cpu_model() -> str:

@@ -18,7 +18,7 @@ def test_rd_puts_every_method_at_the_neural_codecs_bytes(tmp_path):
     codec.train()
     codec(torch.rand(2, 3, 2, 32, 32))  # initialise the codebooks from data
     path = save_codec(tmp_path / "c.safetensors", codec.eval())
-    result, table = run_rd(clips, [path], tmp_path / "out", torch.device("cpu"), 8, 32, "test")
+    result, table = run_rd(clips, [path], tmp_path / "out", torch.device("cpu"), 8, 32)
     row = result["groups"][0]["clips"]["a"]
     assert 0 < row["neural"]["psnr"] < 100
     assert row["neural"]["cr"] >= row["neural"]["index_cr"] * 0.5

@@ -5,7 +5,6 @@ its shipped augmenter, on held-out synthetic clips. Needs no data from outside t
 
 from __future__ import annotations
 
-import platform
 import shutil
 import time
 from dataclasses import asdict, dataclass, replace
@@ -18,7 +17,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 
 from ..augment import evaluate_augmenter, evaluation_clips, load_augmenter
 from ..codec import VideoCodec, load_codec, preset, psnr, train_codec
-from ..report import markdown_table, write_report
+from ..report import machine, machine_line, markdown_table, write_report
 from ..sources import manifest_from_source
 from ..sources.synthetic import SyntheticConfig, SyntheticVideos
 from ..store import build_store
@@ -190,8 +189,7 @@ def run_demo(
         f"{cfg.frames}x{cfg.size}x{cfg.size}, {classes} motion classes (chance {chance:.0f}%); "
         f"codec `{cfg.codec_preset}` trained {cfg.codec_steps} steps in {codec_seconds:.0f} s; "
         f"codes in a store, raw RGB as uint8 frames; classifiers (`cvis train`) "
-        f"{cfg.classifier_steps} steps each; device {device}, "
-        f"{platform.machine()}, {torch.get_num_threads()} threads.\n"
+        f"{cfg.classifier_steps} steps each; machine: {machine_line(machine(device))}.\n"
     )
     augment_rows, augment_note = latent_augmentation(cfg, device)
     table += (

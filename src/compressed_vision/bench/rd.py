@@ -22,7 +22,7 @@ from ..codec import Codec, codec_fingerprint, common_region, load_codec
 from ..codec.files import frames_to_tensor, tensor_to_frames
 from ..codec.lossless import IntegerPrior, load_prior
 from ..codec.rate import rate_figures
-from ..report import Run, command_line, machine, markdown_table, save_plot, write_results
+from ..report import Run, markdown_table, save_plot, write_results
 from ..sources.folder import find_videos
 from ..video.io import read_video
 
@@ -157,7 +157,6 @@ def run_rd(
     device: torch.device,
     frames: int = 32,
     size: int = 128,
-    command: str = "",
     priors: list[str | Path] = (),
 ) -> tuple[dict, str]:
     clips = load_clips(folder, frames, size)
@@ -167,7 +166,7 @@ def run_rd(
         f"inputs: {len(clips)} clips from {folder}, {frames} frames, {size}x{size} centre crop\n\n"
         + markdown_table(summary_rows(result))
     )
-    run = Run(command or command_line(), machine(device))
+    run = Run.here(device)
     written = write_results(out, "rd", "Rate-distortion at equal bytes", result, body, run)
     plot_rd(result, out / "rd.png")
     return result, written["md"].read_text()

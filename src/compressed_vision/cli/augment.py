@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import platform
-import shlex
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -126,13 +122,12 @@ def eval_cmd(
     """PSNR per type and strength against (a) encode(transform(x)), (b) nothing, (c) the
     naive latent-grid op, (d) decode -> transform -> encode; latent error, code agreement,
     speed. Writes NAME.json, NAME.md and NAME.png under --out."""
-    import torch
 
     from ..augment.evaluate import evaluate_augmenter, evaluation_clips, save_figure, table_sections
     from ..augment.network import load_augmenter
     from ..augment.params import parse_types
     from ..codec import load_codec
-    from ..report import markdown_table, write_report
+    from ..report import Run, markdown_table, write_results
     from ..runtime import resolve_device
 
     dev = resolve_device(device)
@@ -143,15 +138,13 @@ def eval_cmd(
     result = evaluate_augmenter(
         model, augmenter, videos, dev, kinds, batch, bins, seed, tuple(speed_batch or (16, 64))
     )
-    command = shlex.join(sys.argv)
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads"
-    table = f"Command: `{command}`\n\nDevice: {dev} ({machine}); {len(videos)} clips\n\n"
-    table += "".join(
+    run = Run.here(dev)
+    table = f"{len(videos)} clips\n\n" + "".join(
         f"{title}\n\n{markdown_table(rows)}\n" for title, rows in table_sections(result)
     )
-    payload = {"command": command, "codec": str(codec), "augmenter": str(aug), "machine": machine}
-    json_path, md_path = write_report(out, name, payload | result, table)
+    payload = {"codec": str(codec), "augmenter": str(aug)} | result
+    paths = write_results(out, name, "Latent augmentation, evaluated", payload, table, run)
     png = save_figure(out / f"{name}.png", model, augmenter, videos, kinds)
-    typer.echo(table)
-    typer.echo(f"written: {json_path}, {md_path}, {png}")
-    write_json(json_out, payload | result)
+    typer.echo(f"{run}\n\n{table}")
+    typer.echo(f"written: {paths['json']}, {paths['md']}, {png}")
+    write_json(json_out, {"command": run.command, "machine": run.machine} | payload)

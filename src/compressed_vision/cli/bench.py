@@ -52,9 +52,8 @@ def bench_rd(
     from ..bench.rd import run_rd
     from ..runtime import resolve_device
 
-    command = "cvis " + " ".join(sys.argv[1:])
     dev = resolve_device(device)
-    result, table = run_rd(clips, codec, out, dev, frames, size, command, list(prior or []))
+    result, table = run_rd(clips, codec, out, dev, frames, size, list(prior or []))
     typer.echo(table)
     typer.echo(f"written: {out / 'rd.md'}, {out / 'rd.json'}, {out / 'rd.png'}")
     write_json(json_out, result)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import json
-import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from ..codec import Codec, load_codec
 from ..errors import CVError
 from ..models import ModelConfig, VideoClassifier, build_classifier, load_classifier
 from ..models.classifier import save_classifier
+from ..report import machine
 from ..runtime import seed_everything
 from ..sources import manifest_from_source
 from ..store import CodeStore
@@ -346,7 +346,7 @@ def _result(
         "batch": cfg.batch,
         "processes": proc.world,
         "device": str(proc.device),
-        "machine": platform.machine(),
+        "machine": machine(proc.device),
         "train_seconds": seconds,
         "clips_per_second": proc.world * clips / wall if wall > 0 else float("nan"),
         "cpu_seconds_per_clip": cpu / clips if clips else float("nan"),
