@@ -15,7 +15,7 @@ from .recipe import CodecRecipe, run_recipe
 
 DATA = "{data}"  # in a recipe's paths: the project's shared data folder (`--data-root`)
 DEFAULT_DATA_ROOT = Path("../shared/data")  # the project's convention, from the repo's root
-VALIDATION = "benchmarks/codec_validation.py"
+VALIDATION = "cvis bench codec-validation"
 
 
 @dataclass(frozen=True)
@@ -73,8 +73,8 @@ ZOO: dict[str, ShippedCodec] = {
     "cr30": ShippedCodec(
         "cr30",
         "codec_cr30.safetensors",
-        (_first_release("cr30"),),
-        {"CR": 32, "held-out PSNR (dB)": 27.5, "photos": 27.4, "carphone": 27.6},
+        (_first_release("cr30"), _real_imagery("cr30")),
+        {"CR": 32, "held-out PSNR (dB)": 29.8, "photos": 29.6, "carphone": 29.9},
         f"{VALIDATION} --codec cr240 --codec cr30 --threads 1 --name codec_validation_shipped",
     ),
 }
