@@ -34,10 +34,13 @@ format: $(STAMP)
 clean:
 	rm -rf $(VENV) build dist *.egg-info src/*.egg-info
 
-# The shipped codecs, retrained from their recipes (`cvis codec list` shows them; the data
-# is ../shared/data). 2 CPU cores: hours; a GPU: minutes. A killed run resumes.
+# The shipped codecs and their lossless priors, retrained from their recipes (`cvis codec
+# list` shows them; the
+# data is ../shared/data). 2 CPU cores: hours; a GPU: minutes. A killed run resumes.
 weights: $(STAMP)
 	for p in cr240 cr30; do \
 	  $(VENV)/bin/cvis codec reproduce $$p --out runs/weights \
 	    --export src/compressed_vision/weights || exit 1; \
+	  $(VENV)/bin/cvis codec prior --codec $$p --data ../shared/data/photos --seed 0 \
+	    --out src/compressed_vision/weights/prior_$$p.safetensors || exit 1; \
 	done

@@ -15,7 +15,7 @@ from .model import ContextPrior, IntegerPrior, PriorConfig, integer_state
 
 KIND = "lossless_prior"
 # Priors shipped with the package, by the shipped codec they belong to.
-SHIPPED = {"cr240": "prior_cr240.safetensors"}
+SHIPPED = {"cr240": "prior_cr240.safetensors", "cr30": "prior_cr30.safetensors"}
 
 
 @dataclass
