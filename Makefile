@@ -35,8 +35,7 @@ clean:
 	rm -rf $(VENV) build dist *.egg-info src/*.egg-info
 
 # The shipped codecs and their lossless priors, retrained from their recipes (`cvis codec
-# list` shows them; the
-# data is ../shared/data). 2 CPU cores: hours; a GPU: minutes. A killed run resumes.
+# list` shows them; the data is ../shared/data). 2 CPU cores: hours; a GPU: minutes. A killed run resumes.
 weights: $(STAMP)
 	for p in cr240 cr30; do \
 	  $(VENV)/bin/cvis codec reproduce $$p --out runs/weights \
