@@ -37,6 +37,26 @@ def test_a_code_file_opens_as_a_store_of_one_video(code_file, codec):
     assert RandomCodeWindows(str(path), 2)[0]["codes"].shape == (codes.shape[0], 2, 4, 4)
 
 
+def test_store_info_and_verify_take_a_code_file(code_file, ucf_dir, tmp_path):
+    """They read a code file like a store: one video, its sizes, and no false damage."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from compressed_vision.cli import app
+
+    path, codes = code_file
+    runner = CliRunner()
+    info = runner.invoke(app, ["store", "info", str(path), "--json", str(tmp_path / "i.json")])
+    assert info.exit_code == 0, info.output
+    doc = json.loads((tmp_path / "i.json").read_text())
+    assert doc["videos"] == 1 and doc["frames"] == 37 and doc["code_steps"] == codes.shape[1]
+    assert doc["source_bytes"] == (ucf_dir / "jump" / "v1.mp4").stat().st_size
+    check = runner.invoke(app, ["store", "verify", str(path), "--json", str(tmp_path / "v.json")])
+    assert check.exit_code == 0, check.output
+    assert json.loads((tmp_path / "v.json").read_text())["ok"] is True
+
+
 def test_cvis_train_takes_a_code_file(code_file, codec_path, tmp_path):
     path, codes = code_file
     cfg = TaskConfig(

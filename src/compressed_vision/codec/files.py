@@ -61,6 +61,7 @@ def encode_file(
     meta = {
         "codebook_size": codec.codebook_size,
         "source": str(path),
+        "source_bytes": Path(path).stat().st_size,
         "fps": fps or info.fps,
         "frames": frames,
         "height": height,

@@ -15,6 +15,7 @@ cannot be decoded names the pack, the video's key and the code steps it holds.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -32,7 +33,7 @@ from ..errors import CVError
 from ..sources.manifest import video_key
 from .chunks import DEFAULT, chunk_codec
 from .index import Index, State, VideoRecord, load_state, pack_path
-from .layout import FORMAT, INDEX, ROOT_META, VERSION, StoreFiles, code_dtype
+from .layout import FORMAT, INDEX, ROOT_META, VERSION, StoreFiles, code_dtype, hash_block
 from .packs import LABELS
 
 
@@ -125,10 +126,18 @@ def _check_root_attrs(attrs: dict[str, Any], where: str) -> CodeSpec:
         raise CVError(f"corrupt root attrs: codec ({e})", where) from e
 
 
+def _sha256(codes: np.ndarray, codebook_size: int) -> str:
+    """The checksum a store records for a video's codes (G, T', H', W'), as it stores them."""
+    h = hashlib.sha256()
+    hash_block(h, codes.astype(code_dtype(codebook_size)))
+    return h.hexdigest()
+
+
 def open_code_file(path: str) -> tuple[dict[str, Any], State, np.ndarray]:
     """A code file (.npz of `cvis codec encode`) as a store of one video: its root attrs,
     its state and its codes (G, T', H', W'); `CVError` for a file written without its
-    codec's spec (by an older version: encode again)."""
+    codec's spec (by an older version: encode again). The file's own guard is its zstd
+    checksum (a damaged file does not open); the video's sha256 is that of the codes read."""
     codes, meta = load_code_file(path)
     if not isinstance(meta.get("codec_spec"), dict) or not isinstance(meta.get("codec"), str):
         raise CVError("a code file without its codec's spec cannot be read as a store", path)
@@ -155,6 +164,8 @@ def open_code_file(path: str) -> tuple[dict[str, Any], State, np.ndarray]:
         "label_index": -1,
         "steps": steps,
         "code_shape": [g, steps, h, w],
+        "source_bytes": meta.get("source_bytes", 0),
+        "sha256": _sha256(codes.numpy(), meta["codebook_size"]),
     }
     video.update(
         {k: meta[k] for k in ("partial", "declared_frames", "decoded_frames") if k in meta}
