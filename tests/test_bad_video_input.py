@@ -127,6 +127,15 @@ def audio_only(path: Path, codec: str, rate: int = 44100) -> Path:
     return path
 
 
+def unknown_codec(path: Path) -> Path:
+    """A good mp4 whose sample entry names a codec no decoder knows ('avc1' -> 'zzzz')."""
+    write_with(path, moving_frames(5, 32, 32))
+    data = path.read_bytes()
+    entry = data.index(b"avc1", data.index(b"stsd"))
+    path.write_bytes(data[:entry] + b"zzzz" + data[entry + 4 :])
+    return path
+
+
 def folder(path: Path) -> Path:
     path.mkdir()
     return path
@@ -245,6 +254,9 @@ CASES = {
     "audio only: mp3": Case(lambda p: audio_only(p.with_suffix(".mp3"), "libmp3lame"), AUDIO),
     "audio only: wav in mkv": Case(
         lambda p: audio_only(p.with_suffix(".mkv"), "pcm_s16le", 16000), AUDIO
+    ),
+    "a video stream of an unknown codec": Case(
+        lambda p: unknown_codec(p.with_suffix(".mp4")), "its video stream has no decoder"
     ),
     "a folder named x.mp4": Case(lambda p: folder(p.with_name("x.mp4")), "is not a file"),
     "1x1 pixels": Case(

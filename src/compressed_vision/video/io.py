@@ -56,6 +56,9 @@ def _open(path: str | Path) -> av.container.InputContainer:
         if not kinds:
             raise VideoError("holds no streams at all (an empty container, or truncated)", path)
         raise VideoError(f"has no video stream (only {' and '.join(kinds)})", path)
+    if container.streams.video[0].codec_context is None:  # PyAV knows no decoder for it
+        container.close()
+        raise VideoError("its video stream has no decoder (an unknown or damaged codec)", path)
     return container
 
 
