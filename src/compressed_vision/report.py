@@ -31,6 +31,14 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def write_json(path: str | Path, payload: dict[str, Any]) -> Path:
+    """`payload` as indented JSON at `path` (its folder made); values JSON lacks as text."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    return path
+
+
 def write_report(
     out_dir: str | Path, name: str, payload: dict[str, Any], table: str
 ) -> tuple[Path, Path]:
@@ -38,7 +46,7 @@ def write_report(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     json_path, md_path = out / f"{name}.json", out / f"{name}.md"
-    json_path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    write_json(json_path, payload)
     md_path.write_text(table)
     return json_path, md_path
 

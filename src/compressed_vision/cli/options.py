@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from .. import report
 from ..errors import CVError
 
 DEVICE_HELP = "cpu, cuda, cuda:N or auto (CUDA when available)."
@@ -58,8 +59,7 @@ def report_training(
 def write_json(path: Path | None, result: dict[str, Any]) -> None:
     """Write `result` to `path` (the --json option) when one is given."""
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(result, indent=2, default=str) + "\n")
+        report.write_json(path, result)
 
 
 def friendly_errors(fn: Callable) -> Callable:
