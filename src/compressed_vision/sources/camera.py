@@ -311,9 +311,9 @@ def film_motions(
         name = MOTION_CLASSES[label]
         if t == 0 or label != labels[t - 1]:
             speed = {
-                "pan": rng.uniform(0.02, 0.05),
-                "zoom": rng.uniform(0.015, 0.03),
-                "roll": math.radians(rng.uniform(1.5, 3.0)),
+                "pan": rng.uniform(0.05, 0.1),
+                "zoom": rng.uniform(0.04, 0.07),
+                "roll": math.radians(rng.uniform(4.0, 7.0)),
             }
         if t > 0 and name in _PAN:
             dx, dy = _PAN[name]
