@@ -14,6 +14,7 @@ from compressed_vision.cli.bench import downstream_command
 from compressed_vision.cli.tasks import eval_command, train_command
 from compressed_vision.errors import CVError
 from compressed_vision.tasks import load_config, run_training
+from compressed_vision.video.io import read_video
 from tests.tasks.downstream_fixtures import (
     TINY_VIT,
     config,
@@ -131,12 +132,22 @@ def test_camera_motion_tasks_split_by_photo_and_run_in_the_bench(data, tmp_path,
     for entry in database.values():
         first, second = entry["annotation"]
         assert first["label"] != second["label"] and first["segment"] == [0, 4 / 25]
+    # a long video: more segments than motions, in shots of distinct motions
+    index = downstream.write_camera_dataset(
+        tmp_path / "long", tmp_path / "photos", 1, 1, segments=16, segment_frames=2, size=32
+    )
+    segments = json.loads(index.read_text())["database"]["train-00000"]["annotation"]
+    labels = [s["label"] for s in segments]
+    assert (
+        len(labels) == 16 and len(set(labels[:13])) == 13 and segments[-1]["segment"][1] == 32 / 25
+    )
+    assert len(read_video(tmp_path / "long" / "videos" / "train-00000.mp4")) == 32
     monkeypatch.setattr(
         downstream, "_train_in_subprocess", lambda cfg: run_training(cfg, show_progress=False)
     )
     args = ["downstream", "--codec", str(data["codec"]), "--preset", "smoke", "--backbone", "vit"]
     args += [arg for key, value in TINY_VIT.items() for arg in ("--option", f"{key}={value}")]
-    args += ["--tasks", "camera,camera_frames", "--inputs", "rgb,codes"]
+    args += ["--tasks", "camera,camera_frames,camera_long", "--inputs", "rgb,codes"]
     args += ["--photos", str(tmp_path / "photos"), "--out", str(tmp_path)]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
@@ -146,6 +157,8 @@ def test_camera_motion_tasks_split_by_photo_and_run_in_the_bench(data, tmp_path,
         ("camera", "codes"),
         ("camera_frames", "raw RGB"),
         ("camera_frames", "codes"),
+        ("camera_long", "raw RGB"),
+        ("camera_long", "codes"),
     ]
 
 

@@ -67,7 +67,15 @@ class DownstreamConfig:
     codec: str = "cr240"
     real_videos: str | None = None  # folder of real videos for speed / arrow (None: skip)
     photos: str | None = None  # folder of photos for the camera-motion tasks (None: skip)
-    tasks: tuple[str, ...] = ("video", "frames", "speed", "arrow", "camera", "camera_frames")
+    tasks: tuple[str, ...] = (
+        "video",
+        "frames",
+        "speed",
+        "arrow",
+        "camera",
+        "camera_frames",
+        "camera_long",
+    )
     inputs: tuple[str, ...] = INPUTS
     train_videos: int = 1000
     test_videos: int = 200
@@ -78,6 +86,11 @@ class DownstreamConfig:
     # clip length of the frame-wise task (0: `frames`): 16 frames (8 code steps) span two or
     # three segments
     frame_task_frames: int = 16
+    # the long-video task (frame-wise camera motions, random clips of minute-long videos):
+    # what reading a clip costs when it sits deep in a long file
+    long_videos: int = 12
+    long_test_videos: int = 4
+    long_frames: int = 1500  # 60 s at 25 frames/s
     backbone: str = "cnn3d"  # S3D sits at chance for hundreds of steps: not at a CPU budget
     backbone_options: dict[str, Any] = field(default_factory=dict)
     steps: int = 300
@@ -128,6 +141,9 @@ DOWNSTREAM_PRESETS = {
         batch=4,
         real_batch=4,
         real_test_fraction=0.5,
+        long_videos=2,
+        long_test_videos=1,
+        long_frames=64,  # 16 segments: two shots
     ),
 }
 
@@ -190,7 +206,8 @@ def write_camera_dataset(
     """Camera-motion videos of real photos (`sources.camera.film_motions`), COIN style like
     `write_synthetic_dataset`: train videos film the training photos, test videos the
     held-out ones. One motion per video, or with `segments` > 1 a different motion every
-    `segment_frames` frames (frame-wise labels)."""
+    `segment_frames` frames (frame-wise labels); a long video (more segments than motions)
+    is a sequence of such shots, each of another photo (a cut between them)."""
     from ..sources.camera import MOTION_CLASSES, film_motions, load_photos
 
     out = Path(out_dir)
@@ -204,9 +221,16 @@ def write_camera_dataset(
             range(count), desc=f"camera {subset}", leave=False, disable=not show_progress
         ):
             rng = np.random.default_rng((seed, i, subset == "test"))
-            classes = rng.choice(len(MOTION_CLASSES), segments, replace=False)
-            labels = np.repeat(classes, segment_frames).tolist()
-            video = film_motions(pictures[int(rng.integers(len(pictures)))], labels, size, rng)
+            shots, classes = [], []
+            for first in range(0, segments, len(MOTION_CLASSES)):
+                picked = rng.choice(
+                    len(MOTION_CLASSES), min(segments - first, len(MOTION_CLASSES)), replace=False
+                )
+                labels = np.repeat(picked, segment_frames).tolist()
+                picture = pictures[int(rng.integers(len(pictures)))]
+                shots.append(film_motions(picture, labels, size, rng))
+                classes += picked.tolist()
+            video = torch.cat(shots, dim=1)
             name = f"{subset}-{i:05d}"
             frames = (video.permute(1, 2, 3, 0) * 255).round().byte().numpy()
             write_video(out / "videos" / f"{name}.mp4", frames, fps=25, crf=crf)
@@ -292,15 +316,22 @@ def _prepare(
         tag = f"real-{cfg.size}"
         source = resize_folder(cfg.real_videos, work / tag, cfg.size)
     elif name.startswith("camera"):
-        segments, length = (
-            (cfg.segments, cfg.segment_frames) if "frames" in name else (1, cfg.frames)
-        )
-        tag = f"{name}-{cfg.train_videos}x{segments * length}x{cfg.size}"
+        segments, length, count, tests = {
+            "camera": (1, cfg.frames, cfg.train_videos, cfg.test_videos),
+            "camera_frames": (cfg.segments, cfg.segment_frames, cfg.train_videos, cfg.test_videos),
+            "camera_long": (
+                cfg.long_frames // cfg.segment_frames,
+                cfg.segment_frames,
+                cfg.long_videos,
+                cfg.long_test_videos,
+            ),
+        }[name]
+        tag = f"{name}-{count}x{segments * length}x{cfg.size}"
         source = write_camera_dataset(
             work / tag,
             cfg.photos,
-            cfg.train_videos,
-            cfg.test_videos,
+            count,
+            tests,
             segments,
             length,
             cfg.size,
@@ -343,9 +374,10 @@ DATASET_OF = {
     "arrow": "real",
     "camera": "camera",
     "camera_frames": "camera_frames",
+    "camera_long": "camera_long",
 }
 # The camera-motion tasks are the whole-video and frame-wise tasks on other data.
-TASK_KIND = {"camera": "video", "camera_frames": "frames"}
+TASK_KIND = {"camera": "video", "camera_frames": "frames", "camera_long": "frames"}
 
 
 def _task_config(
@@ -503,7 +535,7 @@ def run_downstream(
     codec = load_codec(cfg.codec)
     cr = codec.compression_rate((cfg.frames, cfg.size, cfg.size))
     tf = codec.temporal_factor
-    given = {"real": cfg.real_videos, "camera": cfg.photos, "camera_frames": cfg.photos}
+    given = {"real": cfg.real_videos, **{n: cfg.photos for n in TASK_KIND}}
     needed = [DATASET_OF[t] for t in cfg.tasks if given.get(DATASET_OF[t], True)]
     runs = [
         (t, i)

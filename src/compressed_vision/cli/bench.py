@@ -80,7 +80,8 @@ def downstream_command(
         str, typer.Option(help="small (CPU, minutes), full (GPU) or smoke.")
     ] = "small",
     tasks: Annotated[
-        str | None, typer.Option(help="Subset of video,frames,speed,arrow,camera,camera_frames.")
+        str | None,
+        typer.Option(help="Subset of video,frames,speed,arrow,camera,camera_frames,camera_long."),
     ] = None,
     inputs: Annotated[
         str | None, typer.Option(help="Subset of rgb,rgb+aug,jpeg,h264,decoded,codes,codes+aug.")
