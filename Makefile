@@ -37,7 +37,7 @@ clean:
 # The shipped codecs and their lossless priors, retrained from their recipes (`cvis codec
 # list` shows them; the data is ../shared/data). 2 CPU cores: hours; a GPU: minutes. A killed run resumes.
 weights: $(STAMP)
-	for p in cr240 cr30; do \
+	for p in cr240 cr30 cr480; do \
 	  $(VENV)/bin/cvis codec reproduce $$p --out runs/weights \
 	    --export src/compressed_vision/weights || exit 1; \
 	  $(VENV)/bin/cvis codec prior --codec $$p --data ../shared/data/photos --seed 0 \

@@ -124,6 +124,7 @@ def test_shipped_codecs_keep_their_fingerprints():
 
     assert codec_fingerprint(load_codec("cr240")) == "68fffae729f36501"
     assert codec_fingerprint(load_codec("cr30")) == "1cd3073e9cad6de9"
+    assert codec_fingerprint(load_codec("cr480")) == "2c1ac7f8018cda1f"
 
 
 def test_residual_codebooks_quantise_what_the_previous_left():

@@ -17,7 +17,11 @@ KIND = VideoCodec.kind
 
 
 # Codecs shipped inside the package (trained by `make weights`, see the README).
-SHIPPED = {"cr30": "codec_cr30.safetensors", "cr240": "codec_cr240.safetensors"}
+SHIPPED = {
+    "cr30": "codec_cr30.safetensors",
+    "cr240": "codec_cr240.safetensors",
+    "cr480": "codec_cr480.safetensors",
+}
 SHIPPED_NAMES = ", ".join(SHIPPED)
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 
@@ -55,7 +59,7 @@ def load_video_codec(path: str | Path, device: str | torch.device = "cpu") -> Vi
 
 
 def load_codec(spec: str | Path, device: str | torch.device = "cpu") -> Codec:
-    """Any codec, in eval mode on `device`: a shipped codec's name ("cr240", "cr30"), one of
+    """Any codec, in eval mode on `device`: a shipped codec's name (`cvis codec list`), one of
     our checkpoints, an official `.pkl` (read with the restricted unpickler: a file naming
     any global outside its allow-list is refused before anything in it runs) or an official
     codec converted by `cvis official convert`. Anything else is a `CheckpointError` naming

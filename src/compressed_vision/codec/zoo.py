@@ -15,7 +15,10 @@ from .recipe import CodecRecipe, run_recipe
 
 DATA = "{data}"  # in a recipe's paths: the project's shared data folder (`--data-root`)
 DEFAULT_DATA_ROOT = Path("../shared/data")  # the project's convention, from the repo's root
-VALIDATION = "cvis bench codec-validation"
+SHIPPED_VALIDATION = (
+    "cvis bench codec-validation --codec cr240 --codec cr30 --codec cr480 --threads 1 "
+    "--name codec_validation_shipped"
+)
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ ZOO: dict[str, ShippedCodec] = {
         "codec_cr240.safetensors",
         (_first_release("cr240"), _real_imagery("cr240")),
         {"CR": 256, "held-out PSNR (dB)": 24.7, "photos": 24.7, "carphone": 24.6},
-        f"{VALIDATION} --codec cr240 --codec cr30 --threads 1 --name codec_validation_shipped",
+        SHIPPED_VALIDATION,
         augmenter="augmenter_cr240.safetensors",
     ),
     "cr30": ShippedCodec(
@@ -75,7 +78,14 @@ ZOO: dict[str, ShippedCodec] = {
         "codec_cr30.safetensors",
         (_first_release("cr30"), _real_imagery("cr30")),
         {"CR": 32, "held-out PSNR (dB)": 29.8, "photos": 29.6, "carphone": 29.9},
-        f"{VALIDATION} --codec cr240 --codec cr30 --threads 1 --name codec_validation_shipped",
+        SHIPPED_VALIDATION,
+    ),
+    "cr480": ShippedCodec(
+        "cr480",
+        "codec_cr480.safetensors",
+        (_first_release("cr480"), _real_imagery("cr480")),
+        {"CR": 512, "held-out PSNR (dB)": 23.7, "photos": 23.4, "carphone": 24.1},
+        SHIPPED_VALIDATION,
     ),
 }
 
