@@ -20,11 +20,14 @@ def tiny_codec(tmp_path):
 
 
 def test_codec_speed_streams_a_long_file_in_a_fresh_process(tmp_path):
-    written = codec_speed(tiny_codec(tmp_path), tmp_path / "work", tmp_path / "out", (1 / 6,))
+    codecs = [tiny_codec(tmp_path), "cr240"]
+    written = codec_speed(codecs, tmp_path / "work", tmp_path / "out", (1 / 6,))
     doc = json.loads(written["json"].read_text())
     (row,) = doc["streaming"]
     assert row["frames"] == 250 and row["peak RSS (MB)"] > 0
-    assert doc["throughput"]["encode_fps"] > 0
+    tiny, cr240 = doc["throughput"]
+    assert cr240["codec"] == "cr240" and cr240["CR"] == 256 and cr240["encode fps"] > 0
+    assert tiny["x real time (25 fps)"] == round(tiny["encode fps"] / 25, 2)
 
 
 def test_codec_validation_scores_every_codec(tmp_path):

@@ -300,7 +300,9 @@ def memory_command(
 
 @bench_app.command("codec-speed")
 def codec_speed_command(
-    codec: CodecOpt,
+    codec: Annotated[
+        list[str], typer.Option(help=f"{CODEC_HELP} Repeatable; the first is streamed.")
+    ],
     minutes: Annotated[
         list[float] | None, typer.Option(help="Lengths of the streamed video; repeat.")
     ] = None,
@@ -312,7 +314,7 @@ def codec_speed_command(
     each length (default 2 and 10 minutes), each in a fresh process."""
     from ..bench.codec import codec_speed
 
-    show(codec_speed(Path(codec), work, out, tuple(minutes or (2, 10))), json_out)
+    show(codec_speed(list(codec), work, out, tuple(minutes or (2, 10))), json_out)
 
 
 @bench_app.command("codec-validation")
