@@ -14,6 +14,8 @@ def test_codes_save_fewer_activation_bytes_than_pixels(tmp_path):
     torch.manual_seed(0)
     codec = save_codec(tmp_path / "c.safetensors", VideoCodec(preset("tiny", channels=8)))
     cases = (("cnn3d", {}, 8, False),)
-    written = activation_memory(str(codec), tmp_path / "out", 32, 2, 8, cases)
-    (row,) = json.loads(written["json"].read_text())["rows"]
-    assert row["pixels / codes"] > 1 and row["clip"] == "8x32x32"
+    written = activation_memory([str(codec), "cr480"], tmp_path / "out", 32, 2, 8, cases)
+    tiny, cr480 = json.loads(written["json"].read_text())["rows"]
+    assert tiny["pixels / codes"] > 1 and tiny["clip"] == "8x32x32"
+    assert cr480["codec"] == "cr480" and cr480["pixels / codes"] > 1
+    assert "`cr480` (16x spatial, 4x temporal)" in written["md"].read_text()

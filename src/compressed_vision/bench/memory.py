@@ -38,53 +38,58 @@ def per_clip(config: ModelConfig, codebooks, inputs: torch.Tensor) -> float:
 
 
 def activation_memory(
-    codec: str,
+    codecs: list[str],
     out: Path,
     size: int = 128,
     batch: int = 4,
     pixel_downsample: int = 8,
     cases: tuple = CASES,
 ) -> dict[str, Path]:
-    """A row per case (backbone, options, frames, frame head) of `cases`; written to
-    `out`/activation_memory.{json,md}."""
+    """A row per codec and case (backbone, options, frames, frame head) of `cases`; written
+    to `out`/activation_memory.{json,md}."""
     run = Run.here()
     print(run)
-    model = load_codec(codec)
-    c = model.config
-    rows = []
-    for backbone, options, frames, frame_head in cases:
-        common = {"backbone": backbone, "frame_head": frame_head, "options": options}
-        codes = ModelConfig.for_codes(c, **common)
-        pixels = ModelConfig(
-            inputs="pixels",
-            input_downsample=pixel_downsample,
-            temporal_downsample=c.temporal_factor,
-            **common,
+    rows, notes = [], []
+    for codec in codecs:
+        model = load_codec(codec)
+        c = model.config
+        for backbone, options, frames, frame_head in cases:
+            common = {"backbone": backbone, "frame_head": frame_head, "options": options}
+            codes = ModelConfig.for_codes(c, **common)
+            pixels = ModelConfig(
+                inputs="pixels",
+                input_downsample=pixel_downsample,
+                temporal_downsample=c.temporal_factor,
+                **common,
+            )
+            grid = (frames // c.temporal_factor, size // c.spatial_factor)
+            code_batch = torch.randint(0, c.codebook_size, (batch, c.num_codebooks, grid[0]))
+            code_batch = code_batch[..., None, None].expand(-1, -1, -1, grid[1], grid[1]).clone()
+            pixel_batch = torch.rand(batch, 3, frames, size, size)
+            on_codes = per_clip(codes, model.quantizer.embeddings, code_batch)
+            on_pixels = per_clip(pixels, None, pixel_batch)
+            rows.append(
+                {
+                    "codec": codec,
+                    "backbone": backbone,
+                    "options": str(options or "default"),
+                    "clip": f"{frames}x{size}x{size}",
+                    "head": "per step" if frame_head else "per clip",
+                    "codes MB/clip": round(on_codes / 2**20, 2),
+                    "pixels MB/clip": round(on_pixels / 2**20, 2),
+                    "pixels / codes": round(on_pixels / on_codes, 1),
+                }
+            )
+            print(rows[-1], flush=True)
+        notes.append(
+            f"`{codec}` ({c.spatial_factor}x spatial, {c.temporal_factor}x temporal): codes on "
+            f"a {grid[1]}x{grid[1]} grid, pixels with the same temporal stride"
         )
-        grid = (frames // c.temporal_factor, size // c.spatial_factor)
-        code_batch = torch.randint(0, c.codebook_size, (batch, c.num_codebooks, grid[0]))
-        code_batch = code_batch[..., None, None].expand(-1, -1, -1, grid[1], grid[1]).clone()
-        pixel_batch = torch.rand(batch, 3, frames, size, size)
-        on_codes = per_clip(codes, model.quantizer.embeddings, code_batch)
-        on_pixels = per_clip(pixels, None, pixel_batch)
-        rows.append(
-            {
-                "backbone": backbone,
-                "options": str(options or "default"),
-                "clip": f"{frames}x{size}x{size}",
-                "head": "per step" if frame_head else "per clip",
-                "codes MB/clip": round(on_codes / 2**20, 2),
-                "pixels MB/clip": round(on_pixels / 2**20, 2),
-                "pixels / codes": round(on_pixels / on_codes, 1),
-            }
-        )
-        print(rows[-1], flush=True)
     table = markdown_table(rows) + (
-        f"\nCodec `{codec}` ({c.spatial_factor}x spatial, {c.temporal_factor}x temporal): "
-        f"codes on a {size // c.spatial_factor}x{size // c.spatial_factor} grid; "
-        f"pixels through a {pixel_downsample}x stem. Bytes saved for the backward pass "
-        f"per clip (batch {batch}, float32), weights and optimizer state excluded.\n"
+        f"\nCodecs: {'; '.join(notes)}. Pixels go through a {pixel_downsample}x stem. Bytes "
+        f"saved for the backward pass per clip (batch {batch}, float32), weights and "
+        "optimizer state excluded.\n"
     )
-    args = {"codec": codec, "size": size, "batch": batch, "pixel_downsample": pixel_downsample}
+    args = {"codecs": codecs, "size": size, "batch": batch, "pixel_downsample": pixel_downsample}
     title = "Activation memory per clip: codes against pixels"
     return write_results(out, "activation_memory", title, {"args": args, "rows": rows}, table, run)

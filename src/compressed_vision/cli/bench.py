@@ -285,7 +285,7 @@ def seek_command(
 
 @bench_app.command("memory")
 def memory_command(
-    codec: CodecOpt = "cr240",
+    codec: Annotated[list[str] | None, typer.Option(help=f"{CODEC_HELP} Repeatable.")] = None,
     size: int = 128,
     batch: int = 4,
     pixel_downsample: int = 8,
@@ -295,7 +295,7 @@ def memory_command(
     """Activation memory per clip of the same backbones on codes and on pixels."""
     from ..bench.memory import activation_memory
 
-    show(activation_memory(codec, out, size, batch, pixel_downsample), json_out)
+    show(activation_memory(codec or ["cr240"], out, size, batch, pixel_downsample), json_out)
 
 
 @bench_app.command("codec-speed")
