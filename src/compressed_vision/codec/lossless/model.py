@@ -128,22 +128,23 @@ class IntegerPrior:
     def __init__(self, cfg: PriorConfig, state: dict[str, torch.Tensor]):
         self.cfg = cfg
         a = {k: v.numpy().astype(np.float64) for k, v in state.items()}
-        # slot s of row r contributes embed[r] @ proj[s]: one table per slot, (S, V, H)
+        # slot s of row r contributes embed[r] @ proj[s]: one table per slot, stacked as
+        # rows s * V + r of one int32 matrix (S * V, H) (integer sums are exact in any order)
         tables = np.einsum("vd,sdh->svh", a["embed"], a["proj"])
-        if np.abs(tables).max() >= 2**24:  # float32 holds these integers exactly
+        if np.abs(tables).max() >= 2**24:
             raise ValueError("prior weights out of the fixed-point range")
-        self.tables = tables.astype(np.float32)
+        self.tables = tables.reshape(-1, tables.shape[-1]).astype(np.int32)
+        self.slot_base = np.arange(cfg.num_slots) * tables.shape[1]
         self.bias1, self.fc_w, self.fc_b = a["bias1"], a["fc_weight"], a["fc_bias"]
         self.out, self.out_b = a["out"], a["out_bias"]
         self.copy_w, self.copy_b = a["copy_weight"], a["copy_bias"]
-        self.slot_index = np.arange(cfg.num_slots)
         self.lut = frequency_table()
 
     def frequencies(self, rows: np.ndarray, g: int, parity: int) -> np.ndarray:
         """Integer frequencies (N, K) (float64 holding integers >= 1) for slot rows (N, S)
         of pass (g, parity)."""
         cfg = self.cfg
-        z = self.tables[self.slot_index, rows].sum(1, dtype=np.float64) + self.bias1[g * 2 + parity]
+        z = np.take(self.tables, rows + self.slot_base, axis=0).sum(1) + self.bias1[g * 2 + parity]
         h = np.clip(np.floor(z / 2.0 ** (2 * EMB_BITS - ACT_BITS)), 0, ACT_MAX - 1)
         z = h @ self.fc_w + self.fc_b
         h = np.clip(np.floor(z / 2.0**WEIGHT_BITS), 0, ACT_MAX - 1)
