@@ -40,6 +40,7 @@ weights: $(STAMP)
 	for p in cr240 cr30 cr480; do \
 	  $(VENV)/bin/cvis codec reproduce $$p --out runs/weights \
 	    --export src/compressed_vision/weights || exit 1; \
-	  $(VENV)/bin/cvis codec prior --codec $$p --data ../shared/data/photos --seed 0 \
+	  $(VENV)/bin/cvis codec prior --codec $$p --data ../shared/data/photos --clips 500 \
+	    --steps 8000 --seed 0 \
 	    --out src/compressed_vision/weights/prior_$$p.safetensors || exit 1; \
 	done

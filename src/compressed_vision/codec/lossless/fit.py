@@ -66,7 +66,7 @@ def fit_prior(
     codec: Codec,
     codes: list[np.ndarray],
     cfg: PriorConfig | None = None,
-    steps: int = 2500,
+    steps: int = 8000,
     chunk_steps: int = 32,
     seed: int = 0,
     show_progress: bool = False,
