@@ -15,7 +15,11 @@ from .model import ContextPrior, IntegerPrior, PriorConfig, integer_state
 
 KIND = "lossless_prior"
 # Priors shipped with the package, by the shipped codec they belong to.
-SHIPPED = {"cr240": "prior_cr240.safetensors", "cr30": "prior_cr30.safetensors"}
+SHIPPED = {
+    "cr240": "prior_cr240.safetensors",
+    "cr30": "prior_cr30.safetensors",
+    "cr480": "prior_cr480.safetensors",
+}
 
 
 @dataclass
