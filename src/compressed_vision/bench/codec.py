@@ -19,6 +19,7 @@ import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -40,7 +41,9 @@ def long_video_chunks(minutes: float, size: int = 128, fps: int = 25):
         yield (video.permute(1, 2, 3, 0).numpy() * 255).round().astype(np.uint8)
 
 
-def encode_throughput(codec_spec: str | Path, size: int = 128, frames: int = 64, reps: int = 3):
+def encode_throughput(
+    codec_spec: str | Path, size: int = 128, frames: int = 64, reps: int = 3
+) -> dict[str, Any]:
     """Encode-only frames/s of one codec on `frames`-frame clips, in this process's threads."""
     codec = load_codec(codec_spec)
     clip = torch.rand(1, 3, frames, size, size)

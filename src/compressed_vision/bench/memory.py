@@ -53,6 +53,7 @@ def activation_memory(
     for codec in codecs:
         model = load_codec(codec)
         c = model.config
+        side = size // c.spatial_factor  # the code grid's side
         for backbone, options, frames, frame_head in cases:
             common = {"backbone": backbone, "frame_head": frame_head, "options": options}
             codes = ModelConfig.for_codes(c, **common)
@@ -62,9 +63,9 @@ def activation_memory(
                 temporal_downsample=c.temporal_factor,
                 **common,
             )
-            grid = (frames // c.temporal_factor, size // c.spatial_factor)
-            code_batch = torch.randint(0, c.codebook_size, (batch, c.num_codebooks, grid[0]))
-            code_batch = code_batch[..., None, None].expand(-1, -1, -1, grid[1], grid[1]).clone()
+            steps = frames // c.temporal_factor
+            code_batch = torch.randint(0, c.codebook_size, (batch, c.num_codebooks, steps))
+            code_batch = code_batch[..., None, None].expand(-1, -1, -1, side, side).clone()
             pixel_batch = torch.rand(batch, 3, frames, size, size)
             on_codes = per_clip(codes, model.quantizer.embeddings, code_batch)
             on_pixels = per_clip(pixels, None, pixel_batch)
@@ -83,7 +84,7 @@ def activation_memory(
             print(rows[-1], flush=True)
         notes.append(
             f"`{codec}` ({c.spatial_factor}x spatial, {c.temporal_factor}x temporal): codes on "
-            f"a {grid[1]}x{grid[1]} grid, pixels with the same temporal stride"
+            f"a {side}x{side} grid, pixels with the same temporal stride"
         )
     table = markdown_table(rows) + (
         f"\nCodecs: {'; '.join(notes)}. Pixels go through a {pixel_downsample}x stem. Bytes "

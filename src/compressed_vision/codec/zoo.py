@@ -64,28 +64,25 @@ def _real_imagery(preset: str) -> CodecRecipe:
     )
 
 
+def _two_stages(name: str, figures: dict[str, float], augmenter: str | None = None) -> ShippedCodec:
+    """A codec shipped after the two standard stages (`_first_release`, `_real_imagery`),
+    its figures measured by `SHIPPED_VALIDATION`."""
+    stages = (_first_release(name), _real_imagery(name))
+    file = f"codec_{name}.safetensors"
+    return ShippedCodec(name, file, stages, figures, SHIPPED_VALIDATION, augmenter)
+
+
 ZOO: dict[str, ShippedCodec] = {
-    "cr240": ShippedCodec(
+    "cr240": _two_stages(
         "cr240",
-        "codec_cr240.safetensors",
-        (_first_release("cr240"), _real_imagery("cr240")),
         {"CR": 256, "held-out PSNR (dB)": 24.7, "photos": 24.7, "carphone": 24.6},
-        SHIPPED_VALIDATION,
         augmenter="augmenter_cr240.safetensors",
     ),
-    "cr30": ShippedCodec(
-        "cr30",
-        "codec_cr30.safetensors",
-        (_first_release("cr30"), _real_imagery("cr30")),
-        {"CR": 32, "held-out PSNR (dB)": 29.8, "photos": 29.6, "carphone": 29.9},
-        SHIPPED_VALIDATION,
+    "cr30": _two_stages(
+        "cr30", {"CR": 32, "held-out PSNR (dB)": 29.8, "photos": 29.6, "carphone": 29.9}
     ),
-    "cr480": ShippedCodec(
-        "cr480",
-        "codec_cr480.safetensors",
-        (_first_release("cr480"), _real_imagery("cr480")),
-        {"CR": 512, "held-out PSNR (dB)": 23.7, "photos": 23.4, "carphone": 24.1},
-        SHIPPED_VALIDATION,
+    "cr480": _two_stages(
+        "cr480", {"CR": 512, "held-out PSNR (dB)": 23.7, "photos": 23.4, "carphone": 24.1}
     ),
 }
 
