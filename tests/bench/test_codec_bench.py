@@ -27,7 +27,7 @@ def test_codec_speed_streams_a_long_file_in_a_fresh_process(tmp_path):
     assert row["frames"] == 250 and row["peak RSS (MB)"] > 0
     tiny, cr240 = doc["throughput"]
     assert cr240["codec"] == "cr240" and cr240["CR"] == 256 and cr240["encode fps"] > 0
-    assert tiny["x real time (25 fps)"] == round(tiny["encode fps"] / 25, 2)
+    assert abs(tiny["x real time (25 fps)"] - tiny["encode fps"] / 25) < 0.01  # fps is rounded
 
 
 def test_codec_validation_scores_every_codec(tmp_path):
