@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from compressed_vision.baselines.mpeg import mpeg_encode
 from compressed_vision.errors import TruncatedVideo, VideoError
 from compressed_vision.sources.manifest import folder_manifest
 from compressed_vision.tasks.config import TaskConfig
@@ -25,6 +26,16 @@ def video(tmp_path):
 def test_the_same_frames_as_pyav_from_any_start(video, start):
     ours = read_clip_opencv(video, start, 6)
     assert np.array_equal(ours, read_video(video, start=start, count=6))
+
+
+@pytest.mark.parametrize("codec", ["h264", "hevc"])
+def test_a_raw_bitstream_without_an_index_is_read_from_any_start(tmp_path, codec):
+    """The baselines' copies are raw bitstreams, where OpenCV's seek stays at frame 0."""
+    raw = tmp_path / f"a.{codec}"
+    raw.write_bytes(b"".join(bytes(p) for p in mpeg_encode(moving_frames(24, 48, 64), 20, codec)))
+    full = read_video(raw)
+    for start in (0, 3, 13, 20):
+        assert np.array_equal(read_clip_opencv(raw, start, 6), full[start : start + 6])
 
 
 def test_resized_frames_are_close_and_the_end_is_the_end(video):

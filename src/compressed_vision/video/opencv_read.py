@@ -36,8 +36,8 @@ def check_decoder(name: str) -> None:
 def read_clip_opencv(path: str | Path, start: int, count: int, size: Size = None) -> np.ndarray:
     """Frames [start, start + count) of a video as (T, H, W, 3) uint8 RGB, turned upright,
     resized to cover `size` and centre-cropped (as `read_video`). Seeks to the keyframe
-    before `start` and decodes forward. Fewer frames than asked: the video ends, or
-    `TruncatedVideo` when its container declares more."""
+    before `start` (the first frame in a raw bitstream) and decodes forward. Fewer frames
+    than asked: the video ends, or `TruncatedVideo` when its container declares more."""
     import cv2
 
     cv2.setNumThreads(1)
@@ -45,8 +45,8 @@ def read_clip_opencv(path: str | Path, start: int, count: int, size: Size = None
     if not capture.isOpened():
         raise VideoError("cannot be opened as a video by OpenCV", path)
     try:
-        if start and not capture.set(cv2.CAP_PROP_POS_FRAMES, start):
-            raise VideoError(f"cannot seek to frame {start}", path)
+        if start:
+            _seek(capture, start, path)
         frames = []
         while len(frames) < count:
             ok, frame = capture.read()
@@ -61,6 +61,20 @@ def read_clip_opencv(path: str | Path, start: int, count: int, size: Size = None
     if not frames:
         raise VideoError(f"no frames from frame {start} on", path)
     return np.stack(frames)
+
+
+def _seek(capture: object, start: int, path: str | Path) -> None:
+    """Put the capture before frame `start`. A raw bitstream (.h264, .hevc) has no index: there
+    OpenCV's seek silently stays at frame 0, so it decodes forward to `start` instead."""
+    import cv2
+
+    capture.set(cv2.CAP_PROP_POS_FRAMES, start)
+    position = round(capture.get(cv2.CAP_PROP_POS_FRAMES))
+    if position > start:
+        raise VideoError(f"cannot seek to frame {start} (OpenCV is at frame {position})", path)
+    for _ in range(start - position):
+        if not capture.grab():
+            break
 
 
 def _resized(frame: np.ndarray, size: Size) -> np.ndarray:
