@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+from dataclasses import replace
 
 import pytest
 import typer
@@ -112,6 +113,27 @@ def test_bench_downstream_writes_table_json_and_plot(data, tmp_path, monkeypatch
     assert result["rows"][1]["marginal MB/clip"] >= 0
     assert (tmp_path / "downstream.png").stat().st_size > 0
     assert "| task | input |" in (tmp_path / "downstream.md").read_text()
+
+
+def test_h264_at_the_codes_bytes_gets_the_stores_rate(data, tmp_path, monkeypatch):
+    monkeypatch.setattr(
+        downstream, "_train_in_subprocess", lambda cfg: run_training(cfg, show_progress=False)
+    )
+    cfg = replace(
+        downstream.DOWNSTREAM_PRESETS["smoke"],
+        codec=str(data["codec"]),
+        tasks=("video",),
+        inputs=("h264", "h264@bytes", "codes"),
+        backbone_options=TINY_VIT,
+    )
+    result = downstream.run_downstream(cfg, tmp_path, show_progress=False)
+    h264, at_bytes, codes = result["rows"]
+    assert at_bytes["input"] == "H.264 at the codes' bytes"
+    runs = {r["input"]: r for r in result["runs"]}
+    target = runs["h264@bytes"]["recompression"]["target_cr"]
+    assert target != runs["h264"]["recompression"]["target_cr"] == result["codec_cr"]
+    assert abs(target - codes["stored CR"]) / target < 0.05  # the codes' own rate
+    assert result["ratios"]["video"]["codes - h264@bytes (points)"] is not None
 
 
 def test_camera_motion_tasks_split_by_photo_and_run_in_the_bench(data, tmp_path, monkeypatch):

@@ -35,14 +35,16 @@ from ..report import Run, markdown_table, save_plot, write_results
 from ..sources import manifest_from_source
 from ..sources.folder import find_videos
 from ..sources.synthetic import CLASS_NAMES, SyntheticConfig, make_video
-from ..store import build_store
+from ..store import CodeStore, build_store
 from ..store.info import bytes_on_disk
 from ..tasks.config import REORDERS_FRAMES, TaskConfig
 from ..video.io import read_video, write_video
 from ..video.opencv_read import fastest_decoder
 
-INPUTS = ("rgb", "rgb+aug", "jpeg", "h264", "decoded", "codes", "codes+aug")
-COPIES = ("jpeg", "h264", "decoded")  # inputs read from re-compressed copies
+INPUTS = ("rgb", "rgb+aug", "jpeg", "h264", "h264@bytes", "decoded", "codes", "codes+aug")
+# Inputs read from re-compressed copies. "h264@bytes" is H.264 given the bytes the codes take
+# in the store (their stored CR), where "h264" and "jpeg" get the codec's rate.
+COPIES = ("jpeg", "h264", "h264@bytes", "decoded")
 # Not "decoded" on the tasks that reorder frames (`REORDERS_FRAMES`: speed, arrow): a codec's
 # decoded frames show its code steps (cr240 on the shared clips: frames differ by 0.9-1.2
 # grey levels within a 2-frame step, 3.6-11.7 across steps), so subsampled or reversed frames carry
@@ -53,6 +55,7 @@ INPUT_NAMES = {
     "rgb+aug": "raw RGB + pixel aug",
     "jpeg": "JPEG",
     "h264": "H.264",
+    "h264@bytes": "H.264 at the codes' bytes",
     "decoded": "decoded codes",
     "codes": "codes",
     "codes+aug": "codes + latent aug",
@@ -348,9 +351,11 @@ def _prepare(
     real = name == "real"
     for method in COPIES:
         if method in inputs:
-            suffix = codec.fingerprint() if method == "decoded" else f"cr{cr:.4g}"
-            folder = work / "copies" / f"{tag}-{method}-{suffix}"
-            _, summary = recompress_copies(manifest, method, cr, cfg.size, folder, show, codec)
+            rate = _stored_rate(store, codec.temporal_factor, cfg.size) if "@" in method else cr
+            base = method.split("@")[0]
+            suffix = codec.fingerprint() if method == "decoded" else f"cr{rate:.4g}"
+            folder = work / "copies" / f"{tag}-{base}-{suffix}"
+            _, summary = recompress_copies(manifest, base, rate, cfg.size, folder, show, codec)
             copies[method] = (str(folder), summary)
     return _Dataset(
         name,
@@ -364,6 +369,13 @@ def _prepare(
         cfg.real_steps if real else cfg.steps,
         cfg.real_batch if real else cfg.batch,
     )
+
+
+def _stored_rate(store: Path, temporal_factor: int, size: int) -> float:
+    """The codes' stored CR: raw 24-bit RGB bytes of the store's videos (code steps x
+    frames a step) over the store's bytes on disk, as the table's "stored CR" of codes."""
+    steps = sum(e.steps for e in CodeStore(str(store)).entries())
+    return round(steps * temporal_factor * size * size * 3 / bytes_on_disk(str(store)), 1)
 
 
 TITLE = "Downstream training on codes against JPEG, H.264 and raw RGB"
@@ -388,11 +400,11 @@ def _task_config(
     kind = TASK_KIND.get(task, task)
     return TaskConfig(
         task=kind,
-        inputs="codes" if codes else name.removesuffix("+aug"),
+        inputs="codes" if codes else name.removesuffix("+aug").split("@")[0],
         store=data.store if codes else None,
         videos=None if codes else data.source,
         codec=cfg.codec,
-        target_cr=cr,
+        target_cr=data.copies[name][1]["target_cr"] if name in data.copies else cr,
         recompressed=data.copies[name][0] if name in data.copies else None,
         size=cfg.size,
         decoder=cfg.decoder,
@@ -477,7 +489,7 @@ def _ratios(rows: list[dict[str, Any]]) -> dict[str, dict[str, float | str | Non
         codes, aug = by.get("codes"), by.get("codes+aug")
         ratios: dict[str, float | str | None] = {
             f"codes - {other} (points)": _points(codes, by.get(other))
-            for other in ("rgb", "jpeg", "h264", "decoded")
+            for other in ("rgb", "jpeg", "h264", "h264@bytes", "decoded")
         }
         ratios["codes+aug - rgb+aug (points)"] = _points(aug, by.get("rgb+aug"))
         ratios["latent aug gain (points)"] = _points(aug, codes)

@@ -84,7 +84,8 @@ def downstream_command(
         typer.Option(help="Subset of video,frames,speed,arrow,camera,camera_frames,camera_long."),
     ] = None,
     inputs: Annotated[
-        str | None, typer.Option(help="Subset of rgb,rgb+aug,jpeg,h264,decoded,codes,codes+aug.")
+        str | None,
+        typer.Option(help="Subset of rgb,rgb+aug,jpeg,h264,h264@bytes,decoded,codes,codes+aug."),
     ] = None,
     latent_augment: Annotated[
         str | None,
