@@ -352,7 +352,7 @@ def _prepare(
     for method in COPIES:
         if method in inputs:
             rate = _stored_rate(store, codec.temporal_factor, cfg.size) if "@" in method else cr
-            base = method.split("@")[0]
+            base = _read_as(method)
             suffix = codec.fingerprint() if method == "decoded" else f"cr{rate:.4g}"
             folder = work / "copies" / f"{tag}-{base}-{suffix}"
             _, summary = recompress_copies(manifest, base, rate, cfg.size, folder, show, codec)
@@ -369,6 +369,11 @@ def _prepare(
         cfg.real_steps if real else cfg.steps,
         cfg.real_batch if real else cfg.batch,
     )
+
+
+def _read_as(name: str) -> str:
+    """The `TaskConfig.inputs` a pixel input trains on: "rgb+aug" is rgb, "h264@bytes" h264."""
+    return name.removesuffix("+aug").split("@")[0]
 
 
 def _stored_rate(store: Path, temporal_factor: int, size: int) -> float:
@@ -400,7 +405,7 @@ def _task_config(
     kind = TASK_KIND.get(task, task)
     return TaskConfig(
         task=kind,
-        inputs="codes" if codes else name.removesuffix("+aug").split("@")[0],
+        inputs="codes" if codes else _read_as(name),
         store=data.store if codes else None,
         videos=None if codes else data.source,
         codec=cfg.codec,
