@@ -91,7 +91,7 @@ def test_bench_downstream_writes_table_json_and_plot(data, tmp_path, monkeypatch
     args += [arg for key, value in TINY_VIT.items() for arg in ("--option", f"{key}={value}")]
     args += ["--tasks", "video", "--inputs", "rgb,rgb+aug,decoded,codes,codes+aug"]
     args += ["--out", str(tmp_path)]
-    args += ["--seeds", "2", "--json", str(tmp_path / "summary.json")]
+    args += ["--seeds", "2", "--lr", "0.003", "--json", str(tmp_path / "summary.json")]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     result = json.loads((tmp_path / "downstream.json").read_text())
@@ -107,6 +107,7 @@ def test_bench_downstream_writes_table_json_and_plot(data, tmp_path, monkeypatch
     rgb, rgb_aug = (next(r for r in result["runs"] if r["input"] == k) for k in ("rgb", "rgb+aug"))
     assert rgb["augment_types"] == [] and rgb_aug["augment_types"]
     assert len(result["runs"]) == 10  # two seeds per input
+    assert {r["config"]["lr"] for r in result["runs"]} == {0.003} == {result["config"]["lr"]}
     row = result["rows"][3]
     per_seed = [float(t) for t in row["top-1 per seed"].split(" / ")]
     assert len(per_seed) == 2 and abs(row["top-1 (%)"] - sum(per_seed) / 2) < 0.06

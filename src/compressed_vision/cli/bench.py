@@ -101,6 +101,9 @@ def downstream_command(
     real_steps: Annotated[
         int | None, typer.Option(help="Training steps per run (real-footage tasks).")
     ] = None,
+    lr: Annotated[
+        float | None, typer.Option(help="Learning rate of every run (default: the preset's).")
+    ] = None,
     train_videos: Annotated[int | None, typer.Option(help="Synthetic training videos.")] = None,
     test_videos: Annotated[int | None, typer.Option(help="Synthetic test videos.")] = None,
     seeds: Annotated[
@@ -148,6 +151,7 @@ def downstream_command(
         "seeds": seeds,
         "steps": steps,
         "real_steps": real_steps,
+        "lr": lr,
         "train_videos": train_videos,
         "test_videos": test_videos,
     }
